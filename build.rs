@@ -1,0 +1,20 @@
+//! Compiles `proto/fgf/v1/tagger.proto` into Rust (messages with prost, client
+//! and server with tonic) and writes the encoded descriptor set that server
+//! reflection serves. protoc comes from the `protoc-bin-vendored` crate, so no
+//! system package is needed.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    // SAFETY: build scripts are single-threaded; nothing else reads the
+    // environment while we set it.
+    unsafe { std::env::set_var("PROTOC", protoc) };
+
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(out_dir.join("fgf_descriptor.bin"))
+        .compile_protos(&["proto/fgf/v1/tagger.proto"], &["proto"])?;
+    println!("cargo:rerun-if-changed=proto");
+    Ok(())
+}

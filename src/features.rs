@@ -1,0 +1,222 @@
+//! Turning words into TF-IDF feature vectors.
+//!
+//! A document's terms are its words, its word bigrams (`a b`) and its
+//! character bigrams of CJK text (`#ab`), the last making the model robust to
+//! segmentation differences. The vocabulary and IDF are fitted on the training
+//! split and stored in the model. Vectors use sublinear term frequency
+//! (`1 + ln tf`), are multiplied by IDF and L2-normalised; they are sparse
+//! (sorted `(index, value)` pairs), so scoring costs only the terms present.
+
+use std::collections::HashMap;
+
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// How terms are built and which are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FeatureParams {
+    /// Add word bigrams.
+    pub word_bigrams: bool,
+    /// Add character bigrams of CJK runs.
+    pub char_bigrams: bool,
+    /// Keep terms seen in at least this many training documents.
+    pub min_df: usize,
+    /// Keep at most this many terms (the most frequent by document count).
+    pub max_features: usize,
+}
+
+impl Default for FeatureParams {
+    fn default() -> Self {
+        Self {
+            word_bigrams: true,
+            char_bigrams: true,
+            min_df: 2,
+            max_features: 12_000,
+        }
+    }
+}
+
+impl FeatureParams {
+    pub fn check(&self) -> Result<()> {
+        if self.min_df == 0 {
+            bail!("min_df must be at least 1");
+        }
+        if self.max_features == 0 {
+            bail!("max_features must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// All terms of a document given its normalised feature words.
+    pub fn terms(&self, words: &[String]) -> Vec<String> {
+        let mut terms = Vec::with_capacity(words.len() * 3);
+        terms.extend(words.iter().cloned());
+        if self.word_bigrams {
+            for pair in words.windows(2) {
+                terms.push(format!("{} {}", pair[0], pair[1]));
+            }
+        }
+        if self.char_bigrams {
+            for word_pair in words.windows(2).map(|p| (p[0].as_str(), p[1].as_str())) {
+                // Bigrams across a word boundary are covered by joining the
+                // last char of one word to the first of the next.
+                let (a, b) = word_pair;
+                if let (Some(x), Some(y)) = (a.chars().last(), b.chars().next())
+                    && is_cjk(x)
+                    && is_cjk(y)
+                {
+                    terms.push(format!("#{x}{y}"));
+                }
+            }
+            for w in words {
+                let chars: Vec<char> = w.chars().collect();
+                for pair in chars.windows(2) {
+                    if is_cjk(pair[0]) && is_cjk(pair[1]) {
+                        terms.push(format!("#{}{}", pair[0], pair[1]));
+                    }
+                }
+            }
+        }
+        terms
+    }
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
+}
+
+/// A sparse vector: `(feature index, value)` sorted by index.
+pub type SparseVector = Vec<(u32, f32)>;
+
+/// Fitted vocabulary and inverse document frequencies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeatureSpace {
+    pub params: FeatureParams,
+    /// Term to feature index.
+    pub vocabulary: HashMap<String, u32>,
+    /// IDF of each feature index: `ln((1 + n) / (1 + df)) + 1`.
+    pub idf: Vec<f32>,
+}
+
+impl FeatureSpace {
+    /// Fits the vocabulary and IDF on the terms of the training documents.
+    pub fn fit(params: FeatureParams, docs: &[Vec<String>]) -> Result<Self> {
+        params.check()?;
+        let mut df: HashMap<&str, usize> = HashMap::new();
+        for doc in docs {
+            let mut unique: Vec<&str> = doc.iter().map(String::as_str).collect();
+            unique.sort_unstable();
+            unique.dedup();
+            for term in unique {
+                *df.entry(term).or_default() += 1;
+            }
+        }
+        let mut kept: Vec<(&str, usize)> = df
+            .into_iter()
+            .filter(|&(_, n)| n >= params.min_df)
+            .collect();
+        // Most frequent first, ties by term so the result is deterministic.
+        kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        kept.truncate(params.max_features);
+        if kept.is_empty() {
+            bail!("no term reaches min_df = {}", params.min_df);
+        }
+        kept.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let n = docs.len() as f32;
+        let vocabulary = kept
+            .iter()
+            .enumerate()
+            .map(|(i, (t, _))| (t.to_string(), i as u32))
+            .collect();
+        let idf = kept
+            .iter()
+            .map(|&(_, d)| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
+            .collect();
+        Ok(Self {
+            params,
+            vocabulary,
+            idf,
+        })
+    }
+
+    /// Number of features.
+    pub fn len(&self) -> usize {
+        self.idf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.idf.is_empty()
+    }
+
+    /// The L2-normalised TF-IDF vector of a document's terms.
+    pub fn transform(&self, terms: &[String]) -> SparseVector {
+        let mut counts: HashMap<u32, u32> = HashMap::with_capacity(terms.len());
+        for term in terms {
+            if let Some(&i) = self.vocabulary.get(term) {
+                *counts.entry(i).or_default() += 1;
+            }
+        }
+        let mut v: SparseVector = counts
+            .into_iter()
+            .map(|(i, tf)| (i, (1.0 + (tf as f32).ln()) * self.idf[i as usize]))
+            .collect();
+        v.sort_unstable_by_key(|&(i, _)| i);
+        let norm = v.iter().map(|&(_, x)| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for (_, x) in &mut v {
+                *x /= norm;
+            }
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn terms_include_bigrams() {
+        let p = FeatureParams::default();
+        let t = p.terms(&words("推行 告知承诺制"));
+        assert!(t.contains(&"推行 告知承诺制".to_string()));
+        assert!(t.contains(&"#行告".to_string()));
+        assert!(t.contains(&"#承诺".to_string()));
+    }
+
+    #[test]
+    fn vectors_are_unit_length_and_sorted() {
+        let p = FeatureParams {
+            min_df: 1,
+            ..FeatureParams::default()
+        };
+        let docs: Vec<Vec<String>> = ["取消 审批 事项", "审批 时限 压缩", "信用 监管"]
+            .iter()
+            .map(|d| p.terms(&words(d)))
+            .collect();
+        let space = FeatureSpace::fit(p, &docs).unwrap();
+        let v = space.transform(&docs[0]);
+        let norm: f32 = v.iter().map(|(_, x)| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-5);
+        assert!(v.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(space.transform(&words("未知 词语")).is_empty());
+    }
+
+    #[test]
+    fn rare_terms_are_dropped_by_min_df() {
+        let p = FeatureParams {
+            word_bigrams: false,
+            char_bigrams: false,
+            min_df: 2,
+            max_features: 100,
+        };
+        let docs = vec![words("审批 甲"), words("审批 乙")];
+        let space = FeatureSpace::fit(p, &docs).unwrap();
+        assert_eq!(space.len(), 1);
+        assert!(space.vocabulary.contains_key("审批"));
+    }
+}

@@ -1,0 +1,30 @@
+//! fgf-tagger: tags Chinese government documents by the 放管服 reform.
+//!
+//! A document is split into paragraph and sentence spans ([`segment`]), each
+//! paragraph gets a role ([`role`]), words come from jieba with a domain
+//! dictionary ([`tokenize`]), TF-IDF features ([`features`]) feed one-vs-rest
+//! logistic regressions fitted with linfa ([`model`]) over the label schema
+//! ([`taxonomy`]). [`tagger`] puts these together for one document;
+//! [`service`] and [`server`] expose it over gRPC; [`train`] builds the model
+//! from the labeled [`corpus`] and scores it ([`metrics`]).
+
+pub mod corpus;
+pub mod features;
+pub mod metrics;
+pub mod model;
+pub mod role;
+pub mod segment;
+pub mod server;
+pub mod service;
+pub mod tagger;
+pub mod taxonomy;
+pub mod tokenize;
+pub mod train;
+
+/// Code generated from `proto/fgf/v1/tagger.proto`.
+pub mod pb {
+    tonic::include_proto!("fgf.v1");
+
+    /// Encoded descriptor set of the proto, served by reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("fgf_descriptor");
+}

@@ -1,0 +1,230 @@
+//! `fgf`: the command line over the fgf-tagger library.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use fgf_tagger::model::TrainParams;
+use fgf_tagger::server::{self, ServeConfig};
+use fgf_tagger::service::Limits;
+use fgf_tagger::tagger::{TagOptions, Tagger};
+use fgf_tagger::tokenize::{DomainDictionary, Tokenizer};
+use fgf_tagger::train::{self, ModelsDir};
+
+#[derive(Parser)]
+#[command(
+    name = "fgf",
+    version,
+    about = "Tags Chinese government documents by the 放管服 reform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the fgf.v1.Tagger gRPC API (with health and reflection).
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        addr: SocketAddr,
+        /// Model file written by `fgf train`.
+        #[arg(long, default_value = "models/fgf.model")]
+        model: PathBuf,
+        /// Largest accepted document in bytes.
+        #[arg(long, default_value_t = 4 * 1024 * 1024)]
+        max_doc_bytes: usize,
+        /// Tokio worker threads (default: number of cores).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Documents tagged at the same time (default: number of cores).
+        #[arg(long)]
+        cpu_jobs: Option<usize>,
+        /// Documents a TagStream call works on at once.
+        #[arg(long, default_value_t = 16)]
+        stream_window: usize,
+    },
+    /// Train the model from the corpus in the models folder and score it on
+    /// the frozen test split.
+    Train {
+        /// Folder with taxonomy.toml, domain_dict.txt and corpus/.
+        #[arg(long, default_value = "models")]
+        models_dir: PathBuf,
+    },
+    /// Score a model file on the frozen test split.
+    Eval {
+        #[arg(long, default_value = "models/fgf.model")]
+        model: PathBuf,
+        #[arg(long, default_value = "models")]
+        models_dir: PathBuf,
+    },
+    /// Segment text with jieba and the domain dictionary (TEXT, or - for stdin).
+    Segment {
+        text: String,
+        #[arg(long, default_value = "models/domain_dict.txt")]
+        dict: PathBuf,
+    },
+    /// Tag one file locally, without a server (FILE, or - for stdin).
+    TagOne {
+        file: PathBuf,
+        #[arg(long, default_value = "models/fgf.model")]
+        model: PathBuf,
+        /// Show sentence spans too.
+        #[arg(long)]
+        sentences: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fgf: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve {
+            addr,
+            model,
+            max_doc_bytes,
+            workers,
+            cpu_jobs,
+            stream_window,
+        } => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let started = Instant::now();
+            let tagger = Arc::new(Tagger::load(&model)?);
+            tracing::info!(
+                model = %model.display(),
+                version = %tagger.model().version,
+                millis = started.elapsed().as_millis() as u64,
+                "model loaded"
+            );
+            let config = ServeConfig {
+                limits: Limits {
+                    max_doc_bytes,
+                    stream_window,
+                },
+                cpu_jobs: cpu_jobs.unwrap_or(cores),
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers.unwrap_or(cores).max(1))
+                .enable_all()
+                .build()
+                .context("starting the tokio runtime")?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?;
+                let local = listener.local_addr()?;
+                // The first stdout line is the address, for scripts and tests.
+                println!("fgf listening on {local}");
+                tracing::info!(%local, "serving fgf.v1.Tagger");
+                server::serve(listener, tagger, config, server::shutdown_signal()).await
+            })?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Train { models_dir } => {
+            let dir = ModelsDir::new(models_dir);
+            let params = TrainParams::new().check()?;
+            let started = Instant::now();
+            let outcome = train::train(&dir, &params)?;
+            train::write_outputs(&dir, &outcome)?;
+            print!("{}", outcome.report);
+            println!(
+                "wrote {} and {} in {:.1}s",
+                dir.model().display(),
+                dir.report().display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Eval { model, models_dir } => {
+            let dir = ModelsDir::new(models_dir);
+            let tagger = Tagger::load(&model)?;
+            let (_, _, corpus) = train::load_inputs(&dir)?;
+            let evaluation = train::evaluate(&tagger, &corpus.test);
+            print!("{}", train::report(tagger.model(), &evaluation));
+            Ok(())
+        }
+        Command::Segment { text, dict } => {
+            let text = if text == "-" { read_stdin()? } else { text };
+            let tokenizer = Tokenizer::new(&DomainDictionary::load(&dict)?);
+            for t in tokenizer.tokens(&text) {
+                let mark = if t.in_domain_dict { "\t*" } else { "" };
+                println!("{}\t{}..{}{mark}", t.word, t.start, t.end);
+            }
+            Ok(())
+        }
+        Command::TagOne {
+            file,
+            model,
+            sentences,
+        } => {
+            let text = if file.as_os_str() == "-" {
+                read_stdin()?
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?
+            };
+            let tagger = Tagger::load(&model)?;
+            let doc = tagger.tag(
+                &text,
+                &TagOptions {
+                    sentences,
+                    threshold: None,
+                },
+            );
+            let taxonomy = &tagger.model().taxonomy;
+            let show = |indent: &str, s: &fgf_tagger::tagger::TaggedSpan| {
+                let labels: Vec<String> = s
+                    .labels
+                    .iter()
+                    .map(|h| format!("{}:{:.2}", taxonomy.label(h.index).code, h.score))
+                    .collect();
+                println!(
+                    "{indent}[{}..{}] {:<11} {:<40} {}",
+                    s.span.start,
+                    s.span.end,
+                    s.role.as_str(),
+                    labels.join(" "),
+                    s.span.slice(&text).chars().take(40).collect::<String>()
+                );
+            };
+            for span in &doc.spans {
+                show("", span);
+                for sentence in &span.sentences {
+                    show("    ", sentence);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn read_stdin() -> Result<String> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .context("reading stdin")?;
+    Ok(s)
+}

@@ -1,0 +1,488 @@
+//! The classifier: one-vs-rest logistic regression (linfa) over TF-IDF
+//! features, one binary model per pillar and per theme.
+//!
+//! [`TrainParams`] holds the hyperparameters behind a checked builder;
+//! [`ValidTrainParams::fit`] fits a [`Model`], which serialises with serde
+//! into the model file. linfa fits on a dense matrix; the fitted weights are
+//! then stored feature-major so that scoring is a sparse dot product over the
+//! few features a paragraph has.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use linfa::DatasetBase;
+use linfa::traits::Fit;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::Sample;
+use crate::features::{FeatureParams, FeatureSpace, SparseVector};
+use crate::metrics::Evaluation;
+use crate::taxonomy::Taxonomy;
+use crate::tokenize::{DomainDictionary, Tokenizer};
+
+/// Version of the model file layout; bumped on incompatible changes.
+pub const MODEL_FORMAT: u32 = 1;
+
+/// Hyperparameters of training.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrainParams {
+    features: FeatureParams,
+    alpha: f64,
+    max_iterations: u64,
+    threshold_folds: usize,
+    default_threshold: f32,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        Self {
+            features: FeatureParams::default(),
+            alpha: 0.5,
+            max_iterations: 150,
+            threshold_folds: 4,
+            default_threshold: 0.5,
+        }
+    }
+}
+
+impl TrainParams {
+    /// The defaults the committed model is trained with.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feature extraction settings.
+    pub fn features(mut self, features: FeatureParams) -> Self {
+        self.features = features;
+        self
+    }
+
+    /// L2 regularisation strength of each logistic regression (linfa's
+    /// `alpha`, applied to the summed loss).
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
+    /// L-BFGS iteration cap per label.
+    pub fn max_iterations(mut self, n: u64) -> Self {
+        self.max_iterations = n;
+        self
+    }
+
+    /// Folds of the cross-validation that tunes per-label thresholds on the
+    /// training split; 0 keeps `default_threshold` for every label.
+    pub fn threshold_folds(mut self, folds: usize) -> Self {
+        self.threshold_folds = folds;
+        self
+    }
+
+    /// Threshold used for labels that are not tuned.
+    pub fn default_threshold(mut self, t: f32) -> Self {
+        self.default_threshold = t;
+        self
+    }
+
+    /// Checks every setting.
+    pub fn check(self) -> Result<ValidTrainParams> {
+        self.features.check()?;
+        if !(self.alpha.is_finite() && self.alpha > 0.0) {
+            bail!("alpha must be a positive number, got {}", self.alpha);
+        }
+        if self.max_iterations == 0 {
+            bail!("max_iterations must be at least 1");
+        }
+        if self.threshold_folds == 1 {
+            bail!("threshold_folds must be 0 (off) or at least 2");
+        }
+        if !(self.default_threshold > 0.0 && self.default_threshold < 1.0) {
+            bail!("default_threshold must be in (0, 1)");
+        }
+        Ok(ValidTrainParams(self))
+    }
+}
+
+/// Checked [`TrainParams`].
+#[derive(Debug, Clone, Copy)]
+pub struct ValidTrainParams(TrainParams);
+
+/// A fitted model: everything the server needs, in one file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Model {
+    pub format: u32,
+    /// `fgf-<date>-<corpus hash prefix>`.
+    pub version: String,
+    /// RFC 3339 UTC.
+    pub trained_at: String,
+    pub corpus_fingerprint: String,
+    pub train_samples: usize,
+    pub test_samples: usize,
+    pub params: TrainParams,
+    pub taxonomy: Taxonomy,
+    pub dictionary: DomainDictionary,
+    pub features: FeatureSpace,
+    /// `features.len() x labels` weights, feature-major.
+    pub weights: Vec<f32>,
+    /// One intercept per label (pillars then themes).
+    pub intercepts: Vec<f32>,
+    /// Default decision threshold per label.
+    pub thresholds: Vec<f32>,
+    /// Positive training samples per label.
+    pub train_support: Vec<usize>,
+    /// Scores on the frozen test split (filled in by `fgf train`).
+    pub test: Option<Evaluation>,
+}
+
+/// Feature words of each text, then terms.
+fn sample_terms(tokenizer: &Tokenizer, params: &FeatureParams, text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    tokenizer.feature_words(text, &mut words);
+    params.terms(&words)
+}
+
+/// Gold label matrix: one row per sample, one column per label.
+pub fn gold_labels(taxonomy: &Taxonomy, samples: &[Sample]) -> Vec<Vec<bool>> {
+    samples
+        .iter()
+        .map(|s| {
+            let mut row = vec![false; taxonomy.len()];
+            for code in s.codes() {
+                if let Some(j) = taxonomy.index_of(code) {
+                    row[j] = true;
+                }
+            }
+            row
+        })
+        .collect()
+}
+
+fn dense(vectors: &[SparseVector], n_features: usize) -> Array2<f64> {
+    let mut x = Array2::zeros((vectors.len(), n_features));
+    for (i, v) in vectors.iter().enumerate() {
+        for &(j, value) in v {
+            x[[i, j as usize]] = value as f64;
+        }
+    }
+    x
+}
+
+/// Weights and intercept of one fitted binary model.
+type FittedLabel = (Vec<f32>, f32);
+
+/// Fits one binary logistic regression; returns weights and intercept of the
+/// probability that the label is present.
+fn fit_label(params: &TrainParams, x: ArrayView2<'_, f64>, y: &[bool]) -> Result<FittedLabel> {
+    let positives = y.iter().filter(|&&b| b).count();
+    if positives == 0 || positives == y.len() {
+        // Nothing to learn: a constant model.
+        let p = if positives == 0 { -12.0 } else { 12.0 };
+        return Ok((vec![0.0; x.ncols()], p));
+    }
+    let dataset = DatasetBase::new(x, Array1::from(y.to_vec()));
+    let fitted = LogisticRegression::default()
+        .alpha(params.alpha)
+        .max_iterations(params.max_iterations)
+        .fit(&dataset)
+        .context("fitting logistic regression")?;
+    // linfa calls the more frequent class "positive": flip when that is `false`.
+    let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+    let w = fitted.params().iter().map(|&v| (sign * v) as f32).collect();
+    Ok((w, (sign * fitted.intercept()) as f32))
+}
+
+/// Fits every label column on `x`, two labels at a time per core.
+fn fit_all(
+    params: &TrainParams,
+    x: ArrayView2<'_, f64>,
+    gold: &[Vec<bool>],
+    n_labels: usize,
+) -> Result<Vec<FittedLabel>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let columns: Vec<usize> = (0..n_labels).collect();
+    let chunks: Vec<&[usize]> = columns.chunks(n_labels.div_ceil(threads)).collect();
+    let results: Vec<Result<Vec<(usize, FittedLabel)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|&j| {
+                            let y: Vec<bool> = gold.iter().map(|row| row[j]).collect();
+                            fit_label(params, x, &y).map(|r| (j, r))
+                        })
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("training thread panicked"))
+            .collect()
+    });
+    let mut out = vec![(Vec::new(), 0.0); n_labels];
+    for r in results {
+        for (j, fitted) in r? {
+            out[j] = fitted;
+        }
+    }
+    Ok(out)
+}
+
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Scores of one row of `x` under fitted columns.
+fn score_dense(fitted: &[FittedLabel], v: &SparseVector) -> Vec<f32> {
+    fitted
+        .iter()
+        .map(|(w, b)| sigmoid(b + v.iter().map(|&(j, x)| w[j as usize] * x).sum::<f32>()))
+        .collect()
+}
+
+/// The threshold that maximises F1 of out-of-fold scores (ties go to the
+/// value closest to `default`).
+fn best_threshold(scores: &[f32], gold: &[bool], default: f32) -> f32 {
+    let mut best = (f64::MIN, default);
+    for step in 4..=36 {
+        let t = step as f32 * 0.025;
+        let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
+        for (&s, &g) in scores.iter().zip(gold) {
+            match (s >= t, g) {
+                (true, true) => tp += 1,
+                (true, false) => fp += 1,
+                (false, true) => fn_ += 1,
+                _ => {}
+            }
+        }
+        let f1 = crate::metrics::Scores::from_counts(tp, fp, fn_).f1;
+        let closer = (t - default).abs() < (best.1 - default).abs();
+        if f1 > best.0 + 1e-9 || ((f1 - best.0).abs() <= 1e-9 && closer) {
+            best = (f1, t);
+        }
+    }
+    best.1
+}
+
+impl ValidTrainParams {
+    pub fn params(&self) -> &TrainParams {
+        &self.0
+    }
+
+    /// Fits a model on `train`. The version, fingerprint and test scores are
+    /// filled in by the caller ([`crate::train`]).
+    pub fn fit(
+        &self,
+        taxonomy: &Taxonomy,
+        dictionary: &DomainDictionary,
+        train: &[Sample],
+    ) -> Result<Model> {
+        let params = &self.0;
+        if train.is_empty() {
+            bail!("no training samples");
+        }
+        let tokenizer = Tokenizer::new(dictionary);
+        let terms: Vec<Vec<String>> = train
+            .iter()
+            .map(|s| sample_terms(&tokenizer, &params.features, &s.text))
+            .collect();
+        let space = FeatureSpace::fit(params.features, &terms)?;
+        let vectors: Vec<SparseVector> = terms.iter().map(|t| space.transform(t)).collect();
+        let gold = gold_labels(taxonomy, train);
+        let n_labels = taxonomy.len();
+
+        let thresholds = if params.threshold_folds >= 2 {
+            self.tune_thresholds(&space, &vectors, &gold, n_labels)?
+        } else {
+            vec![params.default_threshold; n_labels]
+        };
+
+        let x = dense(&vectors, space.len());
+        let fitted = fit_all(params, x.view(), &gold, n_labels)?;
+        let mut weights = vec![0.0f32; space.len() * n_labels];
+        for (j, (w, _)) in fitted.iter().enumerate() {
+            for (f, &value) in w.iter().enumerate() {
+                weights[f * n_labels + j] = value;
+            }
+        }
+        let train_support = (0..n_labels)
+            .map(|j| gold.iter().filter(|row| row[j]).count())
+            .collect();
+        Ok(Model {
+            format: MODEL_FORMAT,
+            version: String::new(),
+            trained_at: String::new(),
+            corpus_fingerprint: String::new(),
+            train_samples: train.len(),
+            test_samples: 0,
+            params: *params,
+            taxonomy: taxonomy.clone(),
+            dictionary: dictionary.clone(),
+            features: space,
+            weights,
+            intercepts: fitted.iter().map(|(_, b)| *b).collect(),
+            thresholds,
+            train_support,
+            test: None,
+        })
+    }
+
+    /// Per-label thresholds from k-fold out-of-fold scores on the training split.
+    fn tune_thresholds(
+        &self,
+        space: &FeatureSpace,
+        vectors: &[SparseVector],
+        gold: &[Vec<bool>],
+        n_labels: usize,
+    ) -> Result<Vec<f32>> {
+        let params = &self.0;
+        let k = params.threshold_folds;
+        let mut oof = vec![vec![0.0f32; n_labels]; vectors.len()];
+        for fold in 0..k {
+            let (fit_rows, held_rows): (Vec<usize>, Vec<usize>) =
+                (0..vectors.len()).partition(|i| i % k != fold);
+            let fit_vectors: Vec<SparseVector> =
+                fit_rows.iter().map(|&i| vectors[i].clone()).collect();
+            let fit_gold: Vec<Vec<bool>> = fit_rows.iter().map(|&i| gold[i].clone()).collect();
+            let x = dense(&fit_vectors, space.len());
+            let fitted = fit_all(params, x.view(), &fit_gold, n_labels)?;
+            for &i in &held_rows {
+                oof[i] = score_dense(&fitted, &vectors[i]);
+            }
+        }
+        Ok((0..n_labels)
+            .map(|j| {
+                let scores: Vec<f32> = oof.iter().map(|r| r[j]).collect();
+                let g: Vec<bool> = gold.iter().map(|r| r[j]).collect();
+                best_threshold(&scores, &g, params.default_threshold)
+            })
+            .collect())
+    }
+}
+
+impl Model {
+    /// Reads and checks a model file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read model file {}", path.display()))?;
+        let model: Model = serde_json::from_slice(&bytes)
+            .with_context(|| format!("model file {} is not a valid fgf model", path.display()))?;
+        model
+            .check()
+            .with_context(|| format!("model file {} is inconsistent", path.display()))?;
+        Ok(model)
+    }
+
+    /// Writes the model as JSON.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec(self)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Shapes agree with each other and with the taxonomy.
+    pub fn check(&self) -> Result<()> {
+        if self.format != MODEL_FORMAT {
+            bail!(
+                "model format {} but this build reads format {MODEL_FORMAT}; retrain with `fgf train`",
+                self.format
+            );
+        }
+        self.taxonomy.check()?;
+        let n = self.taxonomy.len();
+        let d = self.features.len();
+        if self.weights.len() != n * d
+            || self.intercepts.len() != n
+            || self.thresholds.len() != n
+            || self.train_support.len() != n
+        {
+            bail!("weight, intercept or threshold counts do not match {n} labels x {d} features");
+        }
+        if self.features.vocabulary.len() != d
+            || self.features.vocabulary.values().any(|&i| i as usize >= d)
+        {
+            bail!("vocabulary does not match the IDF table");
+        }
+        if self
+            .weights
+            .iter()
+            .chain(&self.intercepts)
+            .any(|w| !w.is_finite())
+        {
+            bail!("non-finite weights");
+        }
+        Ok(())
+    }
+
+    /// Label probabilities (pillars then themes) of a feature vector.
+    pub fn scores(&self, v: &SparseVector) -> Vec<f32> {
+        let n = self.intercepts.len();
+        let mut z = self.intercepts.clone();
+        for &(f, x) in v {
+            let row = &self.weights[f as usize * n..(f as usize + 1) * n];
+            for (acc, &w) in z.iter_mut().zip(row) {
+                *acc += w * x;
+            }
+        }
+        z.into_iter().map(sigmoid).collect()
+    }
+
+    /// The feature vector of a text.
+    pub fn vectorize(&self, tokenizer: &Tokenizer, text: &str) -> SparseVector {
+        self.features
+            .transform(&sample_terms(tokenizer, &self.features.params, text))
+    }
+
+    /// Chooses labels from scores: a theme at or above its threshold brings
+    /// its pillar along (scored at least as high as the theme); a pillar may
+    /// also stand on its own score. `threshold` overrides the per-label
+    /// defaults when given. Returns `(label column, score)` pairs.
+    pub fn decide(&self, scores: &[f32], threshold: Option<f32>) -> Vec<(usize, f32)> {
+        let t = &self.taxonomy;
+        let thr = |j: usize| threshold.unwrap_or(self.thresholds[j]);
+        let mut pillar_score: Vec<Option<f32>> = (0..t.pillars.len())
+            .map(|p| (scores[p] >= thr(p)).then_some(scores[p]))
+            .collect();
+        let mut out = Vec::new();
+        for j in t.pillars.len()..t.len() {
+            if scores[j] >= thr(j) {
+                let p = t.pillar_index(j);
+                let s = pillar_score[p].get_or_insert(scores[p]);
+                *s = s.max(scores[j]);
+                out.push((j, scores[j]));
+            }
+        }
+        for (p, s) in pillar_score.into_iter().enumerate() {
+            if let Some(s) = s {
+                out.push((p, s));
+            }
+        }
+        out.sort_by_key(|&(j, _)| j);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_checked() {
+        assert!(TrainParams::new().check().is_ok());
+        assert!(TrainParams::new().alpha(0.0).check().is_err());
+        assert!(TrainParams::new().alpha(f64::NAN).check().is_err());
+        assert!(TrainParams::new().max_iterations(0).check().is_err());
+        assert!(TrainParams::new().threshold_folds(1).check().is_err());
+        assert!(TrainParams::new().default_threshold(1.5).check().is_err());
+    }
+
+    #[test]
+    fn best_threshold_separates_scores() {
+        let scores = [0.1, 0.2, 0.35, 0.4, 0.8, 0.9];
+        let gold = [false, false, true, true, true, true];
+        let t = best_threshold(&scores, &gold, 0.5);
+        assert!(t > 0.2 && t <= 0.35, "{t}");
+    }
+}

@@ -1,0 +1,374 @@
+//! Deciding what a paragraph is: a heading, body text or boilerplate.
+//!
+//! Roles come from rules, not from the model: they are about the shape of a
+//! line (an enumeration marker, a date alone on a line, a 发布时间 field, a
+//! footer link) rather than its meaning. The corpus carries a role for every
+//! sample, and `fgf train` reports how often these rules agree with it.
+
+/// What a paragraph is in its document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Titles and section heads (一、 / (三) / 1. / short title lines).
+    Heading,
+    /// Running text.
+    Body,
+    /// Salutations, openings, signatures, dates, metadata, navigation, footers.
+    Boilerplate,
+}
+
+impl Role {
+    /// The lowercase name used in the corpus (`heading`, `body`, `boilerplate`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Heading => "heading",
+            Role::Body => "body",
+            Role::Boilerplate => "boilerplate",
+        }
+    }
+}
+
+/// Fragments that only ever appear in navigation bars, page tools and footers.
+const WEB_JUNK: &[&str] = &[
+    "设为首页",
+    "加入收藏",
+    "打印本页",
+    "关闭本页",
+    "关闭窗口",
+    "版权所有",
+    "扫一扫",
+    "网站地图",
+    "联系我们",
+    "您的位置",
+    "您现在的位置",
+    "当前位置",
+    "技术支持",
+    "ICP备",
+    "icp备",
+    "公网安备",
+    "网站标识码",
+    "主办单位",
+    "承办单位",
+    "站内搜索",
+    "相关阅读",
+    "相关链接",
+    "【字体",
+    "字号：",
+    "字号:",
+    "【打印】",
+    "【关闭】",
+    "分享到",
+    "阅读次数",
+    "浏览次数",
+    "访问量",
+    "不支持Flash",
+    "上一篇",
+    "下一篇",
+    "返回顶部",
+    "无障碍",
+    "手机版",
+    "微信公众号",
+    "Copyright",
+    "copyright",
+    "©",
+];
+
+/// Field names of metadata lines (发布时间：..., 来源：...).
+const METADATA_FIELDS: &[&str] = &[
+    "发布时间",
+    "发布日期",
+    "发文日期",
+    "成文日期",
+    "时间：",
+    "日期：",
+    "来源",
+    "信息来源",
+    "编辑",
+    "责任编辑",
+    "作者",
+    "索引号",
+    "主题词",
+    "主题分类",
+    "发文机关",
+    "发文字号",
+    "文号",
+    "公开方式",
+    "公开属性",
+    "公开范围",
+    "联系人",
+    "联系电话",
+    "联系单位",
+    "联系地址",
+    "联系方式",
+    "邮编",
+    "邮政编码",
+    "传真",
+    "电子邮箱",
+    "抄送",
+    "抄报",
+    "印发",
+    "附件",
+    "审核",
+    "校对",
+    "撰稿",
+    "点击数",
+    "浏览量",
+];
+
+/// Openings and closings of replies that carry no content.
+const REPLY_FORMULAS: &[&str] = &[
+    "收悉",
+    "此复",
+    "特此函复",
+    "特此答复",
+    "专此答复",
+    "答复如下",
+    "感谢您对",
+    "感谢您的",
+    "衷心感谢",
+    "再次感谢",
+    "欢迎继续",
+    "敬请谅解",
+];
+
+/// Suffixes of organisation names, for signature lines.
+const ORG_SUFFIXES: &[&str] = &[
+    "局",
+    "厅",
+    "委",
+    "委员会",
+    "办公室",
+    "办公厅",
+    "政府",
+    "中心",
+    "办",
+    "部",
+    "院",
+    "会",
+    "处",
+    "科",
+    "所",
+    "站",
+    "组",
+    "公司",
+];
+
+/// Decides the role of one paragraph (already trimmed).
+pub fn classify(paragraph: &str) -> Role {
+    if is_boilerplate(paragraph) {
+        Role::Boilerplate
+    } else if is_heading(paragraph) {
+        Role::Heading
+    } else {
+        Role::Body
+    }
+}
+
+fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{20000}'..='\u{2FFFF}')
+}
+
+fn has_sentence_punct(s: &str) -> bool {
+    s.chars()
+        .any(|c| matches!(c, '。' | '，' | '；' | '！' | '？' | ',' | ';'))
+}
+
+/// Strips a leading list bullet (•, ·, ●, ■, -, *) and spaces.
+fn strip_bullet(s: &str) -> &str {
+    s.trim_start_matches(|c: char| {
+        matches!(c, '•' | '·' | '●' | '■' | '◆' | '▪' | '-' | '*' | '>' | '|') || c.is_whitespace()
+    })
+}
+
+fn is_boilerplate(p: &str) -> bool {
+    let len = char_len(p);
+    if WEB_JUNK.iter().any(|j| p.contains(j)) && len <= 200 {
+        return true;
+    }
+    let q = strip_bullet(p);
+    if METADATA_FIELDS.iter().any(|f| {
+        q.strip_prefix(f).is_some_and(|rest| {
+            let rest = rest.trim_start();
+            rest.is_empty() || rest.starts_with(['：', ':', ' ', '\u{3000}', '】', ']'])
+        })
+    }) && len <= 160
+    {
+        return true;
+    }
+    // A line with no CJK at all and short: page numbers, file names, stray garbage.
+    if !p.chars().any(is_cjk) && len <= 40 {
+        return true;
+    }
+    if is_date_line(p) || is_doc_number_line(p) || is_page_marker(p) {
+        return true;
+    }
+    if REPLY_FORMULAS.iter().any(|f| p.contains(f)) && len <= 160 {
+        return true;
+    }
+    // Salutation: "张三代表：", "****委员:", "省发展改革委："
+    if len <= 30 && (p.ends_with('：') || p.ends_with(':')) && !starts_with_heading_marker(p) {
+        return true;
+    }
+    // Signature: an organisation name alone on its line.
+    if len <= 30
+        && !has_sentence_punct(p)
+        && !p.contains(['：', ':', '、'])
+        && !starts_with_heading_marker(p)
+        && ORG_SUFFIXES.iter().any(|s| p.ends_with(s))
+        && !p.contains("关于")
+    {
+        return true;
+    }
+    false
+}
+
+fn is_date_line(p: &str) -> bool {
+    let len = char_len(p);
+    len <= 24
+        && p.chars()
+            .any(|c| c.is_ascii_digit() || matches!(c, '０'..='９' | '〇' | '年' | '月' | '日'))
+        && p.chars().all(|c| {
+            c.is_ascii_digit()
+                || matches!(c, '０'..='９' | '〇' | '零' | '年' | '月' | '日' | '号')
+                || is_cjk_numeral(c)
+                || matches!(
+                    c,
+                    '-' | '/' | '.' | ':' | '：' | ' ' | '\u{3000}' | '（' | '）' | '(' | ')'
+                )
+        })
+}
+
+fn is_doc_number_line(p: &str) -> bool {
+    char_len(p) <= 30
+        && !has_sentence_punct(p)
+        && p.ends_with('号')
+        && (p.contains('〔') || p.contains('[') || p.contains('【') || p.contains('（'))
+}
+
+fn is_page_marker(p: &str) -> bool {
+    // "- 3 -", "第3页", "第 3 页 共 8 页", "图片1.png"
+    let compact: String = p.chars().filter(|c| !c.is_whitespace()).collect();
+    (compact.starts_with('第') && compact.ends_with('页') && char_len(&compact) <= 14)
+        || [".png", ".jpg", ".jpeg", ".gif", ".PNG", ".JPG"]
+            .iter()
+            .any(|ext| compact.ends_with(ext) && char_len(&compact) <= 40)
+}
+
+fn is_cjk_numeral(c: char) -> bool {
+    matches!(
+        c,
+        '一' | '二' | '三' | '四' | '五' | '六' | '七' | '八' | '九' | '十' | '百'
+    )
+}
+
+/// 一、 / （三） / (3) / 1. / 1、 / 第二章 / 第一部分
+fn starts_with_heading_marker(p: &str) -> bool {
+    let chars: Vec<char> = p.chars().take(8).collect();
+    let numerals = chars.iter().take_while(|c| is_cjk_numeral(**c)).count();
+    if numerals > 0 && matches!(chars.get(numerals), Some('、' | '，' | '.' | '．')) {
+        return true;
+    }
+    if matches!(chars.first(), Some('（' | '(')) {
+        let inner = chars[1..]
+            .iter()
+            .take_while(|c| is_cjk_numeral(**c) || c.is_ascii_digit())
+            .count();
+        if inner > 0 && matches!(chars.get(1 + inner), Some('）' | ')')) {
+            return true;
+        }
+    }
+    let digits = chars
+        .iter()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '０'..='９'))
+        .count();
+    if digits > 0
+        && digits <= 2
+        && matches!(chars.get(digits), Some('.' | '、' | '．'))
+        && !chars.get(digits + 1).is_some_and(|c| c.is_ascii_digit())
+    {
+        return true;
+    }
+    if chars.first() == Some(&'第') {
+        let n = chars[1..]
+            .iter()
+            .take_while(|c| is_cjk_numeral(**c))
+            .count();
+        if n > 0 && matches!(chars.get(1 + n), Some('章' | '节' | '部' | '条' | '篇')) {
+            return true;
+        }
+    }
+    false
+}
+
+fn is_heading(p: &str) -> bool {
+    let len = char_len(p);
+    if starts_with_heading_marker(p) {
+        // A marker followed by a whole paragraph is body text that starts
+        // with its section number; a heading has at most a final stop.
+        let inner = p.trim_end_matches(['。', '；', ';', '：', ':']);
+        return len <= 60 && !inner.contains(['。', '；', '！', '？']);
+    }
+    // Title lines: short, no sentence punctuation.
+    len <= 40 && !has_sentence_punct(p) && !p.ends_with(['：', ':']) && p.chars().any(is_cjk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headings() {
+        for p in [
+            "一、持续深化行政审批制度改革",
+            "（三）推进“双随机、一公开”监管",
+            "(2)优化营商环境",
+            "3.完善信用体系",
+            "第二部分 主要任务",
+            "关于推进政务服务标准化的实施方案",
+            "下一步工作打算",
+        ] {
+            assert_eq!(classify(p), Role::Heading, "{p}");
+        }
+    }
+
+    #[test]
+    fn boilerplate() {
+        for p in [
+            "王某某代表：",
+            "****委员:",
+            "您提出的《关于优化审批服务的建议》收悉，现答复如下：",
+            "• 发布时间:2021年03月02日",
+            "来源：市政务服务局",
+            "2022年5月18日",
+            "２０２１年３月９日",
+            "二〇二三年六月十日",
+            "某市行政审批服务局",
+            "联系人：李某  联系电话：0931-1234567",
+            "抄送：市人大常委会人代工委，市政府办公室。",
+            "设为首页 | 加入收藏",
+            "[打印本页] [关闭本页]",
+            "版权所有：某市人民政府 地址：某路1号",
+            "- 3 -",
+            "图片1.png",
+            "某政办函〔2021〕12号",
+            "扫一扫在手机打开当前页",
+        ] {
+            assert_eq!(classify(p), Role::Boilerplate, "{p}");
+        }
+    }
+
+    #[test]
+    fn body() {
+        for p in [
+            "一、持续巩固改革成果。一是做到应放尽放，取消审批事项12项。二是推行告知承诺制。",
+            "全面推行证明事项告知承诺制，共取消证明材料58项。",
+            "2021年，全市新设市场主体3.2万户，同比增长12%。",
+        ] {
+            assert_eq!(classify(p), Role::Body, "{p}");
+        }
+    }
+}

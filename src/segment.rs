@@ -1,0 +1,305 @@
+//! Splitting a document into paragraph and sentence spans.
+//!
+//! This module owns offsets. Every [`TextSpan`] it returns points into the
+//! original text by UTF-8 byte offsets and by Unicode scalar (char) offsets,
+//! and `&text[span.start..span.end]` is always the span's text: nothing here
+//! copies or rewrites the input.
+//!
+//! * Paragraphs are the non-empty lines of the document, split on `\n`,
+//!   `\r\n` or a lone `\r`, trimmed of whitespace (ASCII, U+3000 ideographic
+//!   space, NBSP and the other Unicode spaces) and of zero-width characters.
+//! * Sentences end at 。！？；!?; (with any closing quotes or brackets that
+//!   follow), and a new sentence starts before an enumeration such as 一是 /
+//!   二是 when it follows a clause break. Nothing splits inside “quotes”,
+//!   「corner quotes」 or 《book titles》.
+
+/// A half-open range of the original text, in bytes and in chars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextSpan {
+    /// UTF-8 byte offset of the first byte.
+    pub start: usize,
+    /// UTF-8 byte offset one past the last byte.
+    pub end: usize,
+    /// Char offset of the first char.
+    pub char_start: usize,
+    /// Char offset one past the last char.
+    pub char_end: usize,
+}
+
+impl TextSpan {
+    /// The span's text inside `text`, the string it was cut from.
+    pub fn slice<'a>(&self, text: &'a str) -> &'a str {
+        &text[self.start..self.end]
+    }
+
+    /// Number of chars in the span.
+    pub fn char_len(&self) -> usize {
+        self.char_end - self.char_start
+    }
+}
+
+/// Characters trimmed from both ends of paragraphs and sentences.
+pub fn is_trim_char(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}')
+}
+
+/// Splits `text` into its non-empty, trimmed lines.
+pub fn paragraphs(text: &str) -> Vec<TextSpan> {
+    let mut out = Vec::new();
+    let mut line_start = 0usize;
+    let mut line_char_start = 0usize;
+    let mut chars = 0usize;
+    let bytes = text.as_bytes();
+    let mut i = 0usize;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'\n' || b == b'\r' {
+            push_trimmed(text, line_start, i, line_char_start, &mut out);
+            let mut next = i + 1;
+            chars += 1;
+            if b == b'\r' && bytes.get(next) == Some(&b'\n') {
+                next += 1;
+                chars += 1;
+            }
+            i = next;
+            line_start = next;
+            line_char_start = chars;
+        } else {
+            // Count a char at each UTF-8 leading byte.
+            if (b & 0xC0) != 0x80 {
+                chars += 1;
+            }
+            i += 1;
+        }
+    }
+    push_trimmed(text, line_start, bytes.len(), line_char_start, &mut out);
+    out
+}
+
+/// Trims `text[start..end]` (which begins at char `char_start`) and pushes it
+/// when something is left.
+fn push_trimmed(text: &str, start: usize, end: usize, char_start: usize, out: &mut Vec<TextSpan>) {
+    if let Some(span) = trim_span(text, start, end, char_start) {
+        out.push(span);
+    }
+}
+
+/// The trimmed sub-span of `text[start..end]`, or `None` when only trim
+/// characters are there.
+fn trim_span(text: &str, start: usize, end: usize, char_start: usize) -> Option<TextSpan> {
+    let line = &text[start..end];
+    let mut lead_chars = 0usize;
+    let mut lead_bytes = 0usize;
+    for c in line.chars() {
+        if !is_trim_char(c) {
+            break;
+        }
+        lead_chars += 1;
+        lead_bytes += c.len_utf8();
+    }
+    if lead_bytes == line.len() {
+        return None;
+    }
+    let rest = &line[lead_bytes..];
+    let trimmed = rest.trim_end_matches(is_trim_char);
+    let s = start + lead_bytes;
+    let c = char_start + lead_chars;
+    Some(TextSpan {
+        start: s,
+        end: s + trimmed.len(),
+        char_start: c,
+        char_end: c + trimmed.chars().count(),
+    })
+}
+
+/// Chars that end a sentence.
+fn is_sentence_end(c: char) -> bool {
+    matches!(c, '。' | '！' | '？' | '；' | '!' | '?' | ';')
+}
+
+/// Closing marks that stay with the sentence they close.
+fn is_closing_mark(c: char) -> bool {
+    matches!(
+        c,
+        '”' | '’' | '」' | '』' | '》' | '）' | ')' | '】' | '"' | '\''
+    )
+}
+
+/// Chars after which an enumeration (一是, 二是...) starts a new sentence.
+fn is_clause_break(c: char) -> bool {
+    matches!(c, '，' | ',' | '：' | ':' | '、') || is_sentence_end(c) || is_trim_char(c)
+}
+
+fn is_cjk_numeral(c: char) -> bool {
+    matches!(
+        c,
+        '一' | '二' | '三' | '四' | '五' | '六' | '七' | '八' | '九' | '十'
+    )
+}
+
+/// Splits the paragraph `para` (a span of `text`) into sentence spans.
+pub fn sentences(text: &str, para: TextSpan) -> Vec<TextSpan> {
+    let body = para.slice(text);
+    let chars: Vec<(usize, char)> = body.char_indices().collect();
+    let mut cuts: Vec<usize> = Vec::new(); // char indices where a new sentence begins
+    let mut quote_depth = 0usize; // “ ” 「 」 『 』
+    let mut title_depth = 0usize; // 《 》
+    let mut ascii_quote_open = false;
+    let mut i = 0usize;
+    while i < chars.len() {
+        let c = chars[i].1;
+        match c {
+            '“' | '「' | '『' => quote_depth += 1,
+            '”' | '」' | '』' => quote_depth = quote_depth.saturating_sub(1),
+            '《' => title_depth += 1,
+            '》' => title_depth = title_depth.saturating_sub(1),
+            '"' => ascii_quote_open = !ascii_quote_open,
+            _ => {}
+        }
+        let protected = quote_depth > 0 || title_depth > 0 || ascii_quote_open;
+        if !protected && is_sentence_end(c) {
+            let mut j = i + 1;
+            while j < chars.len() && (is_sentence_end(chars[j].1) || is_closing_mark(chars[j].1)) {
+                if matches!(chars[j].1, '”' | '」' | '』') {
+                    quote_depth = quote_depth.saturating_sub(1);
+                }
+                j += 1;
+            }
+            if j < chars.len() {
+                cuts.push(j);
+            }
+            i = j;
+            continue;
+        }
+        // 一是 / 二是 / 十一是 after a clause break starts a new sentence.
+        if !protected && i > 0 && is_cjk_numeral(c) && is_clause_break(chars[i - 1].1) {
+            let mut j = i;
+            while j < chars.len() && is_cjk_numeral(chars[j].1) {
+                j += 1;
+            }
+            if j < chars.len() && chars[j].1 == '是' && !is_sentence_end(chars[i - 1].1) {
+                cuts.push(i);
+            }
+        }
+        i += 1;
+    }
+    cuts.dedup();
+
+    let mut out = Vec::with_capacity(cuts.len() + 1);
+    let mut begin = 0usize;
+    for cut in cuts.into_iter().chain(std::iter::once(chars.len())) {
+        if cut <= begin {
+            continue;
+        }
+        let b_start = para.start + chars[begin].0;
+        let b_end = para.start + chars.get(cut).map_or(body.len(), |&(b, _)| b);
+        if let Some(span) = trim_span(text, b_start, b_end, para.char_start + begin) {
+            out.push(span);
+        }
+        begin = cut;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts<'a>(text: &'a str, spans: &[TextSpan]) -> Vec<&'a str> {
+        spans.iter().map(|s| s.slice(text)).collect()
+    }
+
+    fn assert_offsets(text: &str, spans: &[TextSpan]) {
+        for s in spans {
+            assert!(text.is_char_boundary(s.start) && text.is_char_boundary(s.end));
+            assert_eq!(text[..s.start].chars().count(), s.char_start);
+            assert_eq!(text[..s.end].chars().count(), s.char_end);
+        }
+    }
+
+    #[test]
+    fn crlf_lone_cr_and_lf_all_split_lines() {
+        let text = "第一段\r\n第二段\r第三段\n\n第四段";
+        let p = paragraphs(text);
+        assert_eq!(texts(text, &p), ["第一段", "第二段", "第三段", "第四段"]);
+        assert_offsets(text, &p);
+    }
+
+    #[test]
+    fn full_width_space_and_nbsp_are_trimmed() {
+        let text = "\u{3000}\u{3000}一、深化改革\u{a0} \n  \u{3000}\n\t正文内容。\u{3000}";
+        let p = paragraphs(text);
+        assert_eq!(texts(text, &p), ["一、深化改革", "正文内容。"]);
+        assert_offsets(text, &p);
+    }
+
+    #[test]
+    fn emoji_and_four_byte_chars_keep_offsets() {
+        let text = "😀开头𠀀字\n🇨🇳 国旗 𝄞";
+        let p = paragraphs(text);
+        assert_eq!(texts(text, &p), ["😀开头𠀀字", "🇨🇳 国旗 𝄞"]);
+        assert_offsets(text, &p);
+        assert_eq!(p[1].char_start, 6);
+    }
+
+    #[test]
+    fn ascii_only_and_no_newline() {
+        let text = "  plain ascii text without newline  ";
+        let p = paragraphs(text);
+        assert_eq!(texts(text, &p), ["plain ascii text without newline"]);
+        assert_offsets(text, &p);
+    }
+
+    #[test]
+    fn ten_thousand_empty_lines_give_no_paragraphs() {
+        let text = "\n".repeat(10_000) + "最后一行" + &"\r\n".repeat(10_000);
+        let p = paragraphs(&text);
+        assert_eq!(texts(&text, &p), ["最后一行"]);
+        assert_offsets(&text, &p);
+        assert!(paragraphs(&"\n \r\n\u{3000}".repeat(10_000)).is_empty());
+    }
+
+    #[test]
+    fn empty_text() {
+        assert!(paragraphs("").is_empty());
+    }
+
+    #[test]
+    fn sentences_split_on_end_marks_and_keep_closing_quotes() {
+        let text = "前言\n推进改革。他说：“要快！”随后落实；效果好?是的";
+        let p = paragraphs(text);
+        let s = sentences(text, p[1]);
+        assert_eq!(
+            texts(text, &s),
+            ["推进改革。", "他说：“要快！”随后落实；", "效果好?", "是的"]
+        );
+        assert_offsets(text, &s);
+    }
+
+    #[test]
+    fn sentences_do_not_break_inside_book_titles() {
+        let text = "印发《关于深化改革的意见。修订版》并实施。下一步继续。";
+        let s = sentences(text, paragraphs(text)[0]);
+        assert_eq!(
+            texts(text, &s),
+            ["印发《关于深化改革的意见。修订版》并实施。", "下一步继续。"]
+        );
+    }
+
+    #[test]
+    fn enumerations_start_new_sentences() {
+        let text = "主要做法：一是精简材料，二是压缩时限；三是推行网办。之一是关键";
+        let s = sentences(text, paragraphs(text)[0]);
+        assert_eq!(
+            texts(text, &s),
+            [
+                "主要做法：",
+                "一是精简材料，",
+                "二是压缩时限；",
+                "三是推行网办。",
+                "之一是关键"
+            ]
+        );
+        assert_offsets(text, &s);
+    }
+}

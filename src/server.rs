@@ -1,0 +1,136 @@
+//! Running the gRPC server: listener, health, reflection, graceful shutdown.
+//!
+//! [`serve`] takes an already-bound listener (so callers, tests included, can
+//! bind port 0 and learn the address) and a shutdown future. Alongside
+//! `fgf.v1.Tagger` it serves `grpc.health.v1.Health` and server reflection in
+//! both `v1` and `v1alpha` (grpcurl 1.8 only speaks the latter). Accepted
+//! sockets get TCP_NODELAY here because tonic ignores its own `tcp_nodelay`
+//! setting under `serve_with_incoming*`.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use crate::pb;
+use crate::pb::tagger_server::TaggerServer;
+use crate::service::{Limits, TaggerService};
+use crate::tagger::Tagger;
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub limits: Limits,
+    /// Documents processed at the same time (defaults to the core count).
+    pub cpu_jobs: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            cpu_jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Serves on `listener` until `shutdown` completes, then lets in-flight calls
+/// finish and returns.
+pub async fn serve(
+    listener: TcpListener,
+    tagger: Arc<Tagger>,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("building reflection v1")?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .context("building reflection v1alpha")?;
+
+    let limits = config.limits;
+    let service = TaggerService::new(tagger, limits, config.cpu_jobs);
+    // Room for the largest accepted document plus the message framing, so an
+    // oversized document gets our INVALID_ARGUMENT naming the limit; far
+    // larger messages are refused by tonic with RESOURCE_EXHAUSTED.
+    let decode_limit = limits.max_doc_bytes.saturating_add(1024 * 1024);
+    let tagger_server = TaggerServer::new(service)
+        .max_decoding_message_size(decode_limit)
+        .max_encoding_message_size(usize::MAX);
+
+    // The model is loaded before we get here: report SERVING now.
+    health_reporter
+        .set_serving::<TaggerServer<TaggerService>>()
+        .await;
+    health_reporter
+        .set_service_status("", ServingStatus::Serving)
+        .await;
+
+    let incoming = TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::warn!(error = %e, "could not set TCP_NODELAY");
+            }
+        })
+    });
+
+    let reporter = health_reporter.clone();
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight calls");
+        reporter
+            .set_not_serving::<TaggerServer<TaggerService>>()
+            .await;
+        reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+    };
+
+    Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(tagger_server)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+        .context("gRPC server failed")
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,364 @@
+//! The `fgf.v1.Tagger` gRPC service: request checks, off-reactor CPU work,
+//! and conversion between protobuf messages and [`crate::tagger`] types.
+//!
+//! The service is thin: every rpc checks its request, runs the library code
+//! on the blocking pool (at most one job per core at a time, so a burst of
+//! requests queues instead of oversubscribing the CPU), and converts the
+//! result.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_util::{Stream, StreamExt};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::pb;
+use crate::role::Role;
+use crate::segment::TextSpan;
+use crate::tagger::{LabelHit, TagOptions, TaggedDocument, TaggedSpan, Tagger};
+
+/// Request limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest accepted document, in UTF-8 bytes.
+    pub max_doc_bytes: usize,
+    /// Documents a TagStream works on at once (and responses it buffers).
+    pub stream_window: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_doc_bytes: 4 * 1024 * 1024,
+            stream_window: 16,
+        }
+    }
+}
+
+/// Implements `fgf.v1.Tagger` over a shared [`Tagger`].
+#[derive(Debug, Clone)]
+pub struct TaggerService {
+    tagger: Arc<Tagger>,
+    limits: Limits,
+    cpu: Arc<Semaphore>,
+}
+
+impl TaggerService {
+    /// `cpu_jobs` bounds how many documents are processed at the same time.
+    pub fn new(tagger: Arc<Tagger>, limits: Limits, cpu_jobs: usize) -> Self {
+        Self {
+            tagger,
+            limits,
+            cpu: Arc::new(Semaphore::new(cpu_jobs.max(1))),
+        }
+    }
+
+    /// Runs `job` on the blocking pool once a CPU slot is free.
+    async fn run_cpu<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Tagger) -> T + Send + 'static,
+    ) -> Result<T, Status> {
+        let _permit = self
+            .cpu
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("server is shutting down"))?;
+        let tagger = Arc::clone(&self.tagger);
+        tokio::task::spawn_blocking(move || job(&tagger))
+            .await
+            .map_err(|e| Status::internal(format!("tagging failed: {e}")))
+    }
+
+    fn check_size(&self, text: &str, what: &str) -> Result<(), Status> {
+        if text.len() > self.limits.max_doc_bytes {
+            return Err(Status::invalid_argument(format!(
+                "{what} is {} bytes; the limit is {} bytes (--max-doc-bytes): split the document",
+                text.len(),
+                self.limits.max_doc_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks a TagRequest and turns it into options.
+    fn options(&self, req: &pb::TagRequest) -> Result<TagOptions, Status> {
+        self.check_size(&req.text, "text")?;
+        let sentences = match pb::Granularity::try_from(req.granularity) {
+            Ok(pb::Granularity::Unspecified | pb::Granularity::Paragraph) => false,
+            Ok(pb::Granularity::Sentence) => true,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "granularity {} is not a Granularity value; use 1 (PARAGRAPH) or 2 (SENTENCE)",
+                    req.granularity
+                )));
+            }
+        };
+        let threshold = req.threshold;
+        if !(0.0..=1.0).contains(&threshold) {
+            return Err(Status::invalid_argument(format!(
+                "threshold {threshold} is outside [0, 1]; use 0 for the model's defaults"
+            )));
+        }
+        Ok(TagOptions {
+            sentences,
+            threshold: (threshold > 0.0).then_some(threshold),
+        })
+    }
+
+    /// Tags one request; a bad request becomes an error status.
+    async fn tag_one(&self, req: pb::TagRequest) -> Result<pb::TagResponse, Status> {
+        let options = self.options(&req)?;
+        let pb::TagRequest { id, text, .. } = req;
+        let started = std::time::Instant::now();
+        let response = self
+            .run_cpu(move |tagger| {
+                let doc = tagger.tag(&text, &options);
+                to_response(tagger, id, &text, &doc)
+            })
+            .await?;
+        tracing::debug!(
+            id = %response.id,
+            paragraphs = response.spans.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "tagged"
+        );
+        Ok(response)
+    }
+}
+
+type TagStreamOut = Pin<Box<dyn Stream<Item = Result<pb::TagResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::tagger_server::Tagger for TaggerService {
+    async fn tag(
+        &self,
+        request: Request<pb::TagRequest>,
+    ) -> Result<Response<pb::TagResponse>, Status> {
+        let req = request.into_inner();
+        let id = req.id.clone();
+        self.tag_one(req).await.map(Response::new).inspect_err(|s| {
+            tracing::warn!(id = %id, code = ?s.code(), message = s.message(), "Tag rejected");
+        })
+    }
+
+    type TagStreamStream = TagStreamOut;
+
+    async fn tag_stream(
+        &self,
+        request: Request<Streaming<pb::TagRequest>>,
+    ) -> Result<Response<Self::TagStreamStream>, Status> {
+        let inbound = request.into_inner();
+        let window = self.limits.stream_window.max(1);
+        let (tx, rx) = mpsc::channel(window);
+        let service = self.clone();
+        tokio::spawn(async move {
+            // `buffered` keeps request order and works on at most `window`
+            // documents; `send` waits while the client is not reading.
+            let mut results = inbound
+                .map(|item| {
+                    let service = service.clone();
+                    async move {
+                        let req = item?;
+                        let id = req.id.clone();
+                        Ok(service.tag_one(req).await.unwrap_or_else(|status| {
+                            tracing::warn!(id = %id, code = ?status.code(), "TagStream item rejected");
+                            pb::TagResponse {
+                                id,
+                                error: Some(pb::TagError {
+                                    code: status.code() as i32,
+                                    message: status.message().to_string(),
+                                }),
+                                ..Default::default()
+                            }
+                        }))
+                    }
+                })
+                .buffered(window);
+            while let Some(result) = results.next().await {
+                let failed = result.is_err();
+                if tx.send(result).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn segment(
+        &self,
+        request: Request<pb::SegmentRequest>,
+    ) -> Result<Response<pb::SegmentResponse>, Status> {
+        let text = request.into_inner().text;
+        self.check_size(&text, "text")?;
+        let tokens = self
+            .run_cpu(move |tagger| {
+                tagger
+                    .tokenizer()
+                    .tokens(&text)
+                    .into_iter()
+                    .map(|t| pb::Token {
+                        word: t.word.to_string(),
+                        start: t.start as u32,
+                        end: t.end as u32,
+                        char_start: t.char_start as u32,
+                        char_end: t.char_end as u32,
+                        in_domain_dict: t.in_domain_dict,
+                    })
+                    .collect()
+            })
+            .await?;
+        Ok(Response::new(pb::SegmentResponse { tokens }))
+    }
+
+    async fn get_model_info(
+        &self,
+        _request: Request<pb::GetModelInfoRequest>,
+    ) -> Result<Response<pb::ModelInfo>, Status> {
+        Ok(Response::new(model_info(&self.tagger, &self.limits)))
+    }
+}
+
+fn role_to_pb(role: Role) -> pb::Role {
+    match role {
+        Role::Heading => pb::Role::Heading,
+        Role::Body => pb::Role::Body,
+        Role::Boilerplate => pb::Role::Boilerplate,
+    }
+}
+
+fn label_scores(tagger: &Tagger, hits: &[LabelHit], pillars: bool) -> Vec<pb::LabelScore> {
+    let taxonomy = &tagger.model().taxonomy;
+    let mut out: Vec<pb::LabelScore> = hits
+        .iter()
+        .filter(|h| taxonomy.is_pillar(h.index) == pillars)
+        .map(|h| {
+            let label = taxonomy.label(h.index);
+            pb::LabelScore {
+                code: label.code.clone(),
+                name: label.name.clone(),
+                score: h.score,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out
+}
+
+fn to_span(tagger: &Tagger, text: &str, s: &TaggedSpan) -> pb::Span {
+    let TextSpan {
+        start,
+        end,
+        char_start,
+        char_end,
+    } = s.span;
+    pb::Span {
+        start: start as u32,
+        end: end as u32,
+        char_start: char_start as u32,
+        char_end: char_end as u32,
+        text: text[start..end].to_string(),
+        role: role_to_pb(s.role) as i32,
+        pillars: label_scores(tagger, &s.labels, true),
+        themes: label_scores(tagger, &s.labels, false),
+        sentences: s
+            .sentences
+            .iter()
+            .map(|c| to_span(tagger, text, c))
+            .collect(),
+    }
+}
+
+/// Builds a TagResponse from a tagged document.
+pub fn to_response(
+    tagger: &Tagger,
+    id: String,
+    text: &str,
+    doc: &TaggedDocument,
+) -> pb::TagResponse {
+    let taxonomy = &tagger.model().taxonomy;
+    let summary = &doc.summary;
+    let share = |index: usize| {
+        let label = taxonomy.label(index);
+        let chars = summary.label_chars[index];
+        pb::LabelShare {
+            code: label.code.clone(),
+            name: label.name.clone(),
+            chars: chars as u32,
+            share: if summary.body_chars == 0 {
+                0.0
+            } else {
+                chars as f32 / summary.body_chars as f32
+            },
+        }
+    };
+    let mut pillars: Vec<pb::LabelShare> = (0..taxonomy.len())
+        .filter(|&j| taxonomy.is_pillar(j) && summary.label_chars[j] > 0)
+        .map(share)
+        .collect();
+    let mut themes: Vec<pb::LabelShare> = (0..taxonomy.len())
+        .filter(|&j| !taxonomy.is_pillar(j) && summary.label_chars[j] > 0)
+        .map(share)
+        .collect();
+    pillars.sort_by_key(|s| std::cmp::Reverse(s.chars));
+    themes.sort_by_key(|s| std::cmp::Reverse(s.chars));
+    pb::TagResponse {
+        id,
+        spans: doc.spans.iter().map(|s| to_span(tagger, text, s)).collect(),
+        model_version: tagger.model().version.clone(),
+        summary: Some(pb::DocumentSummary {
+            paragraphs: summary.paragraphs as u32,
+            body_chars: summary.body_chars as u32,
+            pillars,
+            themes,
+        }),
+        error: None,
+    }
+}
+
+fn metrics_to_pb(s: &crate::metrics::Scores) -> pb::LabelMetrics {
+    pb::LabelMetrics {
+        precision: s.precision as f32,
+        recall: s.recall as f32,
+        f1: s.f1 as f32,
+        support: s.support as u32,
+    }
+}
+
+/// Describes the loaded model.
+pub fn model_info(tagger: &Tagger, limits: &Limits) -> pb::ModelInfo {
+    let model = tagger.model();
+    let taxonomy = &model.taxonomy;
+    let test = model.test.as_ref();
+    let labels = taxonomy
+        .labels()
+        .enumerate()
+        .map(|(j, label)| pb::LabelInfo {
+            code: label.code.clone(),
+            name: label.name.clone(),
+            pillar: if taxonomy.is_pillar(j) {
+                String::new()
+            } else {
+                taxonomy.label(taxonomy.pillar_index(j)).code.clone()
+            },
+            threshold: model.thresholds[j],
+            train_support: model.train_support[j] as u32,
+            test: test.and_then(|e| e.label(&label.code)).map(metrics_to_pb),
+        })
+        .collect();
+    pb::ModelInfo {
+        version: model.version.clone(),
+        trained_at: model.trained_at.clone(),
+        train_samples: model.train_samples as u32,
+        test_samples: model.test_samples as u32,
+        labels,
+        vocabulary_size: model.features.len() as u32,
+        dictionary_terms: model.dictionary.len() as u32,
+        pillar_micro: test.map(|e| metrics_to_pb(&e.pillar_micro)),
+        theme_micro: test.map(|e| metrics_to_pb(&e.theme_micro)),
+        theme_macro: test.map(|e| metrics_to_pb(&e.theme_macro)),
+        max_doc_bytes: limits.max_doc_bytes as u64,
+        corpus_fingerprint: model.corpus_fingerprint.clone(),
+    }
+}

@@ -1,0 +1,146 @@
+//! `fgf train`: from the files in `models/` to a model file and a report.
+//!
+//! Layout of the models folder:
+//!
+//! | path                    | what                                        |
+//! |-------------------------|---------------------------------------------|
+//! | `taxonomy.toml`         | the label schema                            |
+//! | `domain_dict.txt`       | jieba domain dictionary (word freq [tag])   |
+//! | `corpus/train/*.jsonl`  | training samples                            |
+//! | `corpus/test/*.jsonl`   | the frozen test split, never trained on     |
+//! | `fgf.model`             | the fitted model (JSON), written here       |
+//! | `test_report.txt`       | test-split scores, written here             |
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+
+use crate::corpus::{Corpus, Sample};
+use crate::metrics::Evaluation;
+use crate::model::{Model, ValidTrainParams, gold_labels};
+use crate::role::{self, Role};
+use crate::tagger::Tagger;
+use crate::taxonomy::Taxonomy;
+use crate::tokenize::DomainDictionary;
+
+/// Where training reads and writes, relative to a models folder.
+#[derive(Debug, Clone)]
+pub struct ModelsDir(pub PathBuf);
+
+impl ModelsDir {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self(dir.into())
+    }
+    pub fn taxonomy(&self) -> PathBuf {
+        self.0.join("taxonomy.toml")
+    }
+    pub fn dictionary(&self) -> PathBuf {
+        self.0.join("domain_dict.txt")
+    }
+    pub fn corpus(&self) -> PathBuf {
+        self.0.join("corpus")
+    }
+    pub fn model(&self) -> PathBuf {
+        self.0.join("fgf.model")
+    }
+    pub fn report(&self) -> PathBuf {
+        self.0.join("test_report.txt")
+    }
+}
+
+/// A trained model and its human-readable report.
+#[derive(Debug)]
+pub struct TrainOutcome {
+    pub model: Model,
+    pub report: String,
+}
+
+/// Loads the schema, dictionary and corpus of `dir`.
+pub fn load_inputs(dir: &ModelsDir) -> Result<(Taxonomy, DomainDictionary, Corpus)> {
+    let taxonomy = Taxonomy::load(&dir.taxonomy())?;
+    let dictionary = DomainDictionary::load(&dir.dictionary())?;
+    let corpus = Corpus::load(&dir.corpus(), &taxonomy)?;
+    Ok((taxonomy, dictionary, corpus))
+}
+
+/// Trains on the train split and scores on the frozen test split.
+pub fn train(dir: &ModelsDir, params: &ValidTrainParams) -> Result<TrainOutcome> {
+    let (taxonomy, dictionary, corpus) = load_inputs(dir)?;
+    let mut model = params
+        .fit(&taxonomy, &dictionary, &corpus.train)
+        .context("training")?;
+    let trained_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    model.version = format!(
+        "fgf-{}-{}",
+        trained_at[..10].replace('-', "."),
+        &corpus.fingerprint[..8]
+    );
+    model.trained_at = trained_at;
+    model.corpus_fingerprint = corpus.fingerprint.clone();
+    model.test_samples = corpus.test.len();
+
+    let tagger = Tagger::new(model);
+    let evaluation = evaluate(&tagger, &corpus.test);
+    let mut model = tagger.model().clone();
+    model.test = Some(evaluation.clone());
+    let report = report(&model, &evaluation);
+    Ok(TrainOutcome { model, report })
+}
+
+/// Scores `tagger` on labeled samples, as the service would label them.
+pub fn evaluate(tagger: &Tagger, samples: &[Sample]) -> Evaluation {
+    let taxonomy = &tagger.model().taxonomy;
+    let gold = gold_labels(taxonomy, samples);
+    let predicted: Vec<Vec<bool>> = samples
+        .iter()
+        .map(|s| {
+            let mut row = vec![false; taxonomy.len()];
+            for hit in tagger.predict(&s.text) {
+                row[hit.index] = true;
+            }
+            row
+        })
+        .collect();
+    let mut evaluation = Evaluation::new(taxonomy, &gold, &predicted);
+    let roles_right = samples
+        .iter()
+        .filter(|s| role::classify(s.text.trim()) == s.role)
+        .count();
+    evaluation.role_accuracy = roles_right as f64 / samples.len().max(1) as f64;
+    evaluation.boilerplate_labeled = samples
+        .iter()
+        .zip(&predicted)
+        .filter(|(s, p)| s.role == Role::Boilerplate && p.iter().any(|&b| b))
+        .count();
+    evaluation
+}
+
+/// The text written to `test_report.txt`.
+pub fn report(model: &Model, evaluation: &Evaluation) -> String {
+    let mut out = format!(
+        "fgf-tagger model {}\ntrained {} on {} samples; frozen test split: {} samples\n\
+         vocabulary {} features, {} dictionary terms\ncorpus {}\n\n",
+        model.version,
+        model.trained_at,
+        model.train_samples,
+        model.test_samples,
+        model.features.len(),
+        model.dictionary.len(),
+        model.corpus_fingerprint,
+    );
+    out.push_str(&evaluation.to_table());
+    out.push_str("\nthresholds:");
+    for (label, t) in model.taxonomy.labels().zip(&model.thresholds) {
+        out.push_str(&format!(" {}={t:.3}", label.code));
+    }
+    out.push('\n');
+    out
+}
+
+/// Writes the model file and the report into `dir`.
+pub fn write_outputs(dir: &ModelsDir, outcome: &TrainOutcome) -> Result<()> {
+    outcome.model.save(&dir.model())?;
+    std::fs::write(dir.report(), &outcome.report)
+        .with_context(|| format!("writing {}", dir.report().display()))
+}

@@ -1,0 +1,94 @@
+//! Starts the real `fgf serve` binary on a free port for integration tests.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fgf_tagger::pb::tagger_client::TaggerClient;
+use tonic::transport::Channel;
+
+/// A running `fgf serve` child process; killed on drop.
+pub struct TestServer {
+    pub child: Child,
+    pub addr: String,
+}
+
+impl TestServer {
+    /// `fgf serve --addr 127.0.0.1:0 --model models/fgf.model <extra args>`,
+    /// waiting for the "listening on" line.
+    pub fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fgf"))
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--model",
+                "models/fgf.model",
+            ])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn fgf serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read listening line");
+        let addr = line
+            .trim()
+            .strip_prefix("fgf listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Self { child, addr }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url())
+            .unwrap()
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .expect("connect to test server")
+    }
+
+    pub async fn client(&self) -> TaggerClient<Channel> {
+        TaggerClient::new(self.channel().await).max_decoding_message_size(256 * 1024 * 1024)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait for server");
+        std::mem::forget(self);
+        exit
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A small reply document in the genre, written for the tests.
+pub const REPLY: &str = "关于进一步优化我市政务服务的建议的答复\r\n\
+\u{3000}\u{3000}• 发布时间：2022年04月12日\n\
+周某某代表：\n\
+\u{3000}\u{3000}您提出的《关于进一步优化我市政务服务的建议》收悉，现答复如下：\n\
+一、推进政务服务“一网通办”\n\
+\u{3000}\u{3000}依托省一体化政务服务平台，全市1386项政务服务事项实现全程网办，网办率达到92%，企业群众通过“掌上办”小程序即可办理社保、公积金等高频事项。\n\
+\u{3000}\u{3000}全面推行“双随机、一公开”监管，市场监管、税务、生态环境等部门联合抽查，随机抽取检查对象和执法检查人员，抽查结果通过国家企业信用信息公示系统向社会公开。\r\n\
+2022年5月18日\r";

@@ -1,0 +1,364 @@
+//! End-to-end tests: the real server binary, the generated tonic client.
+
+mod common;
+
+use common::{REPLY, TestServer};
+use fgf_tagger::pb::{self, Granularity, Role};
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+fn request(id: &str, text: &str) -> pb::TagRequest {
+    pb::TagRequest {
+        id: id.to_string(),
+        text: text.to_string(),
+        ..Default::default()
+    }
+}
+
+fn codes(labels: &[pb::LabelScore]) -> Vec<&str> {
+    labels.iter().map(|l| l.code.as_str()).collect()
+}
+
+/// Byte and char offsets agree with the original text, recursively.
+fn assert_offsets(text: &str, spans: &[pb::Span]) {
+    let mut last_end = 0;
+    for s in spans {
+        let (start, end) = (s.start as usize, s.end as usize);
+        assert!(start >= last_end, "spans overlap or go backwards");
+        assert_eq!(&text[start..end], s.text);
+        assert_eq!(text[..start].chars().count(), s.char_start as usize);
+        assert_eq!(text[..end].chars().count(), s.char_end as usize);
+        assert_offsets(text, &s.sentences);
+        last_end = end;
+    }
+}
+
+#[tokio::test]
+async fn tag_gives_roles_offsets_and_labels() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let resp = client.tag(request("r1", REPLY)).await.unwrap().into_inner();
+    assert_eq!(resp.id, "r1");
+    assert!(resp.model_version.starts_with("fgf-"));
+    assert_offsets(REPLY, &resp.spans);
+    let roles: Vec<Role> = resp.spans.iter().map(|s| s.role()).collect();
+    assert_eq!(
+        roles,
+        [
+            Role::Heading,
+            Role::Boilerplate,
+            Role::Boilerplate,
+            Role::Boilerplate,
+            Role::Heading,
+            Role::Body,
+            Role::Body,
+            Role::Boilerplate,
+        ]
+    );
+    for s in resp.spans.iter().filter(|s| s.role() == Role::Boilerplate) {
+        assert!(s.pillars.is_empty() && s.themes.is_empty(), "{}", s.text);
+    }
+    let online = &resp.spans[5];
+    assert_eq!(codes(&online.pillars), ["fu"], "{online:?}");
+    assert!(codes(&online.themes).contains(&"fu.online"), "{online:?}");
+    let inspection = &resp.spans[6];
+    assert!(codes(&inspection.pillars).contains(&"guan"));
+    assert!(codes(&inspection.themes).contains(&"guan.random_inspection"));
+    // Scores sorted, names filled in, themes never without their pillar.
+    for s in &resp.spans {
+        assert!(s.themes.windows(2).all(|w| w[0].score >= w[1].score));
+        for t in &s.themes {
+            assert!(!t.name.is_empty());
+            let pillar = t.code.split('.').next().unwrap();
+            assert!(codes(&s.pillars).contains(&pillar));
+        }
+    }
+    let summary = resp.summary.unwrap();
+    assert_eq!(summary.paragraphs, 8);
+    let body_chars: u32 = resp.spans[5..7]
+        .iter()
+        .map(|s| s.char_end - s.char_start)
+        .sum();
+    assert_eq!(summary.body_chars, body_chars);
+    let fu = summary.pillars.iter().find(|p| p.code == "fu").unwrap();
+    assert!(fu.share > 0.3 && fu.share <= 1.0, "{fu:?}");
+}
+
+#[tokio::test]
+async fn sentence_granularity_adds_labeled_sentences() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let text = "工作情况\n\u{3000}\u{3000}一是推行“一网通办”，事项全程网办；二是开展“双随机、一公开”抽查。三是落实首违不罚清单！";
+    let mut req = request("s", text);
+    req.granularity = Granularity::Sentence as i32;
+    let resp = client.tag(req).await.unwrap().into_inner();
+    assert_offsets(text, &resp.spans);
+    assert!(resp.spans[0].sentences.len() == 1);
+    let body = &resp.spans[1];
+    let sentences: Vec<&str> = body.sentences.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(
+        sentences,
+        [
+            "一是推行“一网通办”，事项全程网办；",
+            "二是开展“双随机、一公开”抽查。",
+            "三是落实首违不罚清单！"
+        ]
+    );
+    assert!(codes(&body.sentences[1].themes).contains(&"guan.random_inspection"));
+    // Paragraph granularity has no sentences.
+    let resp = client.tag(request("p", text)).await.unwrap().into_inner();
+    assert!(resp.spans.iter().all(|s| s.sentences.is_empty()));
+}
+
+#[tokio::test]
+async fn threshold_controls_how_many_labels_come_back() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let mut strict = request("t", REPLY);
+    strict.threshold = 0.999;
+    let mut loose = request("t", REPLY);
+    loose.threshold = 0.01;
+    let count = |r: &pb::TagResponse| r.spans.iter().map(|s| s.themes.len()).sum::<usize>();
+    let strict = client.tag(strict).await.unwrap().into_inner();
+    let loose = client.tag(loose).await.unwrap().into_inner();
+    assert!(count(&loose) > count(&strict));
+    assert!(
+        loose
+            .spans
+            .iter()
+            .flat_map(|s| &s.themes)
+            .all(|t| t.score >= 0.01)
+    );
+}
+
+#[tokio::test]
+async fn empty_text_is_ok_with_no_spans() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    for text in ["", "\n\r\n\u{3000} \t"] {
+        let resp = client.tag(request("e", text)).await.unwrap().into_inner();
+        assert!(resp.spans.is_empty());
+        assert_eq!(resp.summary.unwrap().paragraphs, 0);
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_get_invalid_argument_with_a_useful_message() {
+    let server = TestServer::start(&["--max-doc-bytes", "1000"]);
+    let mut client = server.client().await;
+
+    let big = "放".repeat(400); // 1,200 bytes
+    let err = client.tag(request("big", &big)).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("1000"), "{}", err.message());
+    let err = client
+        .segment(pb::SegmentRequest { text: big.clone() })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+
+    let mut bad_enum = request("g", "正文。");
+    bad_enum.granularity = 7;
+    let err = client.tag(bad_enum).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("granularity"), "{}", err.message());
+
+    for threshold in [1.5, -0.1, f32::NAN] {
+        let mut req = request("t", "正文。");
+        req.threshold = threshold;
+        let err = client.tag(req).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{threshold}");
+        assert!(err.message().contains("threshold"), "{}", err.message());
+    }
+}
+
+#[tokio::test]
+async fn far_oversized_message_is_refused_by_the_transport() {
+    let server = TestServer::start(&["--max-doc-bytes", "1000"]);
+    let mut client = server.client().await;
+    let huge = "a".repeat(3 * 1024 * 1024);
+    let err = client.tag(request("huge", &huge)).await.unwrap_err();
+    // Over the limit plus 1 MiB of slack, tonic refuses the message before
+    // decoding it; OUT_OF_RANGE (not retryable), naming both sizes.
+    assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
+    assert!(err.message().contains("too large"), "{}", err.message());
+}
+
+#[tokio::test]
+async fn tag_stream_answers_every_document_in_order() {
+    let server = TestServer::start(&["--max-doc-bytes", "100000"]);
+    let mut client = server.client().await;
+    let n = 1000;
+    let requests: Vec<pb::TagRequest> = (0..n)
+        .map(|i| {
+            let mut req = request(&format!("doc-{i}"), &format!("第{i}号文件\n{REPLY}"));
+            if i == 500 {
+                req.threshold = 2.0; // rejected, without ending the stream
+            }
+            req
+        })
+        .collect();
+    let mut stream = client
+        .tag_stream(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut i = 0;
+    while let Some(resp) = stream.next().await {
+        let resp = resp.unwrap();
+        assert_eq!(resp.id, format!("doc-{i}"));
+        if i == 500 {
+            let error = resp.error.expect("error for the bad document");
+            assert_eq!(error.code, Code::InvalidArgument as i32);
+            assert!(resp.spans.is_empty());
+        } else {
+            assert!(resp.error.is_none());
+            assert_eq!(resp.spans.len(), 9);
+        }
+        i += 1;
+    }
+    assert_eq!(i, n);
+}
+
+#[tokio::test]
+async fn segment_returns_words_with_offsets() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let text = "推行“互联网+监管”，２０２３年😀实现一网通办。";
+    let tokens = client
+        .segment(pb::SegmentRequest {
+            text: text.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .tokens;
+    for t in &tokens {
+        assert_eq!(&text[t.start as usize..t.end as usize], t.word);
+        assert_eq!(
+            text[..t.start as usize].chars().count(),
+            t.char_start as usize
+        );
+    }
+    let domain: Vec<&str> = tokens
+        .iter()
+        .filter(|t| t.in_domain_dict)
+        .map(|t| t.word.as_str())
+        .collect();
+    assert_eq!(domain, ["互联网+监管", "一网通办"]);
+}
+
+#[tokio::test]
+async fn model_info_describes_the_taxonomy_and_scores() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let info = client
+        .get_model_info(pb::GetModelInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let codes: Vec<&str> = info.labels.iter().map(|l| l.code.as_str()).collect();
+    assert_eq!(codes.len(), 22);
+    assert_eq!(&codes[..4], ["fang", "guan", "fu", "fang.delegation"]);
+    assert!(codes.contains(&"guan.smart_supervision") && codes.contains(&"fu.public_service"));
+    for l in &info.labels {
+        assert!(l.threshold > 0.0 && l.threshold < 1.0);
+        assert!(l.train_support > 0, "{} has no training samples", l.code);
+        assert!(l.test.is_some());
+        assert_eq!(l.pillar.is_empty(), !l.code.contains('.'));
+    }
+    assert!(info.train_samples > info.test_samples && info.test_samples > 0);
+    assert!(info.theme_micro.unwrap().f1 > 0.5);
+    assert_eq!(info.max_doc_bytes, 4 * 1024 * 1024);
+    let tagged = client
+        .tag(request("v", "正文。"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(tagged.model_version, info.version);
+}
+
+#[tokio::test]
+async fn health_reports_serving() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let server = TestServer::start(&[]);
+    let mut health = HealthClient::new(server.channel().await);
+    for service in ["", "fgf.v1.Tagger"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.to_string(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status();
+        assert_eq!(status, ServingStatus::Serving, "{service:?}");
+    }
+}
+
+#[tokio::test]
+async fn reflection_lists_services_in_v1_and_v1alpha() {
+    let server = TestServer::start(&[]);
+    let channel = server.channel().await;
+
+    use tonic_reflection::pb::v1 as r1;
+    let mut client = r1::server_reflection_client::ServerReflectionClient::new(channel.clone());
+    let req = r1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(r1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut resp = client
+        .server_reflection_info(tokio_stream::iter([req]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(r1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        resp.next().await.unwrap().unwrap().message_response
+    else {
+        panic!("no list_services response")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(names.contains(&"fgf.v1.Tagger".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_string()),
+        "{names:?}"
+    );
+
+    use tonic_reflection::pb::v1alpha as ra;
+    let mut client = ra::server_reflection_client::ServerReflectionClient::new(channel);
+    let req = ra::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(ra::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut resp = client
+        .server_reflection_info(tokio_stream::iter([req]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(ra::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        resp.next().await.unwrap().unwrap().message_response
+    else {
+        panic!("no list_services response")
+    };
+    assert!(list.service.iter().any(|s| s.name == "fgf.v1.Tagger"));
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_calls_and_exits_zero() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let big = REPLY.repeat(400);
+    let call = tokio::spawn(async move { client.tag(request("slow", &big)).await });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let status = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let resp = call.await.unwrap().expect("in-flight call finished");
+    assert_eq!(resp.into_inner().spans.len(), 8 * 400);
+}

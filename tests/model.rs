@@ -1,0 +1,69 @@
+//! The committed model: fresh, good enough, and reproducible from the corpus.
+
+use fgf_tagger::model::Model;
+use fgf_tagger::tagger::Tagger;
+use fgf_tagger::train::{self, ModelsDir};
+
+fn committed() -> (ModelsDir, Tagger) {
+    let dir = ModelsDir::new("models");
+    let tagger = Tagger::load(&dir.model()).expect("models/fgf.model loads");
+    (dir, tagger)
+}
+
+#[test]
+fn committed_model_was_trained_on_the_committed_corpus() {
+    let (dir, tagger) = committed();
+    let (_, dictionary, corpus) = train::load_inputs(&dir).unwrap();
+    let model = tagger.model();
+    assert_eq!(
+        model.corpus_fingerprint, corpus.fingerprint,
+        "models/corpus changed since models/fgf.model was trained: run `cargo run --release -- train`"
+    );
+    assert_eq!(
+        model.dictionary, dictionary,
+        "domain_dict.txt changed: retrain"
+    );
+    assert_eq!(model.train_samples, corpus.train.len());
+    assert_eq!(model.test_samples, corpus.test.len());
+}
+
+#[test]
+fn frozen_test_split_scores_clear_the_floors() {
+    let (dir, tagger) = committed();
+    let (_, _, corpus) = train::load_inputs(&dir).unwrap();
+    let e = train::evaluate(&tagger, &corpus.test);
+    // Floors that catch a broken model; the targets are in the report.
+    assert!(e.pillar_micro.f1 >= 0.85, "{}", e.to_table());
+    assert!(e.theme_micro.f1 >= 0.70, "{}", e.to_table());
+    assert!(e.theme_macro.f1 >= 0.60, "{}", e.to_table());
+    assert_eq!(e.boilerplate_labeled, 0, "{}", e.to_table());
+    assert!(e.role_accuracy >= 0.85, "{}", e.to_table());
+    // And they are the scores the model file and the report claim.
+    assert_eq!(Some(&e), tagger.model().test.as_ref());
+    let report = std::fs::read_to_string(dir.report()).unwrap();
+    assert!(
+        report.contains(&e.to_table()),
+        "models/test_report.txt is stale"
+    );
+}
+
+#[test]
+fn training_again_reproduces_the_committed_model() {
+    let (dir, tagger) = committed();
+    let committed: &Model = tagger.model();
+    let params = committed.params.check().unwrap();
+    let fresh = train::train(&dir, &params).unwrap().model;
+    assert_eq!(fresh.thresholds, committed.thresholds);
+    assert_eq!(fresh.features.len(), committed.features.len());
+    assert_eq!(
+        fresh.test, committed.test,
+        "retraining gives other test scores"
+    );
+    let max_diff = fresh
+        .weights
+        .iter()
+        .zip(&committed.weights)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(max_diff < 1e-4, "weights differ by {max_diff}");
+}
