@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use fgf_tagger::features::FeatureParams;
 use fgf_tagger::model::TrainParams;
 use fgf_tagger::server::{self, ServeConfig};
 use fgf_tagger::service::Limits;
@@ -57,6 +58,21 @@ enum Command {
         /// Folder with taxonomy.toml, domain_dict.txt and corpus/.
         #[arg(long, default_value = "models")]
         models_dir: PathBuf,
+        /// L2 regularisation (default: the committed model's setting).
+        #[arg(long)]
+        alpha: Option<f64>,
+        /// Vocabulary cap.
+        #[arg(long)]
+        max_features: Option<usize>,
+        /// Cross-validation folds for threshold tuning (0: no tuning).
+        #[arg(long)]
+        folds: Option<usize>,
+        /// L-BFGS iterations per label.
+        #[arg(long)]
+        max_iterations: Option<u64>,
+        /// Only print the report; leave models/ untouched.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Score a model file on the frozen test split.
     Eval {
@@ -64,6 +80,9 @@ enum Command {
         model: PathBuf,
         #[arg(long, default_value = "models")]
         models_dir: PathBuf,
+        /// Also list every test sample whose labels or role came out wrong.
+        #[arg(long)]
+        show_errors: bool,
     },
     /// Segment text with jieba and the domain dictionary (TEXT, or - for stdin).
     Segment {
@@ -143,27 +162,64 @@ fn run(cli: Cli) -> Result<()> {
             tracing::info!("stopped");
             Ok(())
         }
-        Command::Train { models_dir } => {
+        Command::Train {
+            models_dir,
+            alpha,
+            max_features,
+            folds,
+            max_iterations,
+            dry_run,
+        } => {
             let dir = ModelsDir::new(models_dir);
-            let params = TrainParams::new().check()?;
+            let mut params = TrainParams::new();
+            if let Some(alpha) = alpha {
+                params = params.alpha(alpha);
+            }
+            if let Some(n) = max_features {
+                params = params.features(FeatureParams {
+                    max_features: n,
+                    ..FeatureParams::default()
+                });
+            }
+            if let Some(k) = folds {
+                params = params.threshold_folds(k);
+            }
+            if let Some(n) = max_iterations {
+                params = params.max_iterations(n);
+            }
+            let params = params.check()?;
             let started = Instant::now();
             let outcome = train::train(&dir, &params)?;
-            train::write_outputs(&dir, &outcome)?;
             print!("{}", outcome.report);
-            println!(
-                "wrote {} and {} in {:.1}s",
-                dir.model().display(),
-                dir.report().display(),
-                started.elapsed().as_secs_f64()
-            );
+            if dry_run {
+                println!(
+                    "trained in {:.1}s (dry run: nothing written)",
+                    started.elapsed().as_secs_f64()
+                );
+            } else {
+                train::write_outputs(&dir, &outcome)?;
+                println!(
+                    "wrote {} and {} in {:.1}s",
+                    dir.model().display(),
+                    dir.report().display(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
             Ok(())
         }
-        Command::Eval { model, models_dir } => {
+        Command::Eval {
+            model,
+            models_dir,
+            show_errors,
+        } => {
             let dir = ModelsDir::new(models_dir);
             let tagger = Tagger::load(&model)?;
             let (_, _, corpus) = train::load_inputs(&dir)?;
             let evaluation = train::evaluate(&tagger, &corpus.test);
             print!("{}", train::report(tagger.model(), &evaluation));
+            if show_errors {
+                print!("{}", train::errors(&tagger, &corpus.test));
+            }
             Ok(())
         }
         Command::Segment { text, dict } => {

@@ -158,11 +158,11 @@ pub fn gold_labels(taxonomy: &Taxonomy, samples: &[Sample]) -> Vec<Vec<bool>> {
         .collect()
 }
 
-fn dense(vectors: &[SparseVector], n_features: usize) -> Array2<f64> {
+fn dense(vectors: &[SparseVector], n_features: usize) -> Array2<f32> {
     let mut x = Array2::zeros((vectors.len(), n_features));
     for (i, v) in vectors.iter().enumerate() {
         for &(j, value) in v {
-            x[[i, j as usize]] = value as f64;
+            x[[i, j as usize]] = value;
         }
     }
     x
@@ -173,7 +173,7 @@ type FittedLabel = (Vec<f32>, f32);
 
 /// Fits one binary logistic regression; returns weights and intercept of the
 /// probability that the label is present.
-fn fit_label(params: &TrainParams, x: ArrayView2<'_, f64>, y: &[bool]) -> Result<FittedLabel> {
+fn fit_label(params: &TrainParams, x: ArrayView2<'_, f32>, y: &[bool]) -> Result<FittedLabel> {
     let positives = y.iter().filter(|&&b| b).count();
     if positives == 0 || positives == y.len() {
         // Nothing to learn: a constant model.
@@ -181,21 +181,21 @@ fn fit_label(params: &TrainParams, x: ArrayView2<'_, f64>, y: &[bool]) -> Result
         return Ok((vec![0.0; x.ncols()], p));
     }
     let dataset = DatasetBase::new(x, Array1::from(y.to_vec()));
-    let fitted = LogisticRegression::default()
-        .alpha(params.alpha)
+    let fitted = LogisticRegression::<f32>::default()
+        .alpha(params.alpha as f32)
         .max_iterations(params.max_iterations)
         .fit(&dataset)
         .context("fitting logistic regression")?;
     // linfa calls the more frequent class "positive": flip when that is `false`.
     let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-    let w = fitted.params().iter().map(|&v| (sign * v) as f32).collect();
-    Ok((w, (sign * fitted.intercept()) as f32))
+    let w = fitted.params().iter().map(|&v| sign * v).collect();
+    Ok((w, sign * fitted.intercept()))
 }
 
 /// Fits every label column on `x`, two labels at a time per core.
 fn fit_all(
     params: &TrainParams,
-    x: ArrayView2<'_, f64>,
+    x: ArrayView2<'_, f32>,
     gold: &[Vec<bool>],
     n_labels: usize,
 ) -> Result<Vec<FittedLabel>> {

@@ -60,7 +60,6 @@ const WEB_JUNK: &[&str] = &[
     "分享到",
     "阅读次数",
     "浏览次数",
-    "访问量",
     "不支持Flash",
     "上一篇",
     "下一篇",
@@ -68,6 +67,15 @@ const WEB_JUNK: &[&str] = &[
     "无障碍",
     "手机版",
     "微信公众号",
+    "访客",
+    "今日访问",
+    "总访问量",
+    "分辨率",
+    "浏览器",
+    "二维码",
+    "网站找错",
+    "我要纠错",
+    "當前位置",
     "Copyright",
     "copyright",
     "©",
@@ -79,8 +87,8 @@ const METADATA_FIELDS: &[&str] = &[
     "发布日期",
     "发文日期",
     "成文日期",
-    "时间：",
-    "日期：",
+    "时间",
+    "日期",
     "来源",
     "信息来源",
     "编辑",
@@ -96,6 +104,7 @@ const METADATA_FIELDS: &[&str] = &[
     "公开属性",
     "公开范围",
     "联系人",
+    "联系人及电话",
     "联系电话",
     "联系单位",
     "联系地址",
@@ -113,6 +122,34 @@ const METADATA_FIELDS: &[&str] = &[
     "撰稿",
     "点击数",
     "浏览量",
+    "签发人",
+    "体裁分类",
+    "组配分类",
+    "是否公开",
+    "答复类型",
+    "办理类型",
+    "建议类别",
+    "经办人",
+    "承办人",
+    "联系处室",
+    "发布机构",
+    "發布機構",
+    "發布時間",
+    "统一编号",
+    "公开选项",
+    "名称",
+    "下载附件",
+    "责任人",
+    "关键词",
+    "信息分类",
+    "类别标识",
+    "办理结果",
+    "领导署名",
+    "所属机构",
+    "文章来源",
+    "发布单位",
+    "发布机关",
+    "有效性",
 ];
 
 /// Openings and closings of replies that carry no content.
@@ -123,12 +160,32 @@ const REPLY_FORMULAS: &[&str] = &[
     "特此答复",
     "专此答复",
     "答复如下",
-    "感谢您对",
-    "感谢您的",
     "衷心感谢",
     "再次感谢",
     "欢迎继续",
     "敬请谅解",
+    "特此报告",
+    "请予审议",
+    "是否满意",
+];
+
+/// Formulas that mark boilerplate only on short lines.
+const SHORT_FORMULAS: &[&str] = &[
+    "您的建议",
+    "您的提案",
+    "此件已由",
+    "同意公开",
+    "此页无正文",
+    "本报讯",
+    "感谢您",
+    "感謝您",
+    "您在建议中",
+    "您在提案中",
+    "此件公开",
+    "通讯员",
+    "如有不同意见",
+    "对答复有意见",
+    "对答复的意见",
 ];
 
 /// Suffixes of organisation names, for signature lines.
@@ -180,27 +237,42 @@ fn has_sentence_punct(s: &str) -> bool {
 /// Strips a leading list bullet (•, ·, ●, ■, -, *) and spaces.
 fn strip_bullet(s: &str) -> &str {
     s.trim_start_matches(|c: char| {
-        matches!(c, '•' | '·' | '●' | '■' | '◆' | '▪' | '-' | '*' | '>' | '|') || c.is_whitespace()
+        matches!(
+            c,
+            '•' | '·' | '●' | '■' | '◆' | '▪' | '-' | '*' | '>' | '|' | '【' | '['
+        ) || c.is_whitespace()
     })
 }
 
 fn is_boilerplate(p: &str) -> bool {
     let len = char_len(p);
-    if WEB_JUNK.iter().any(|j| p.contains(j)) && len <= 200 {
+    // Junk glued to a whole paragraph on one line is body text with noise.
+    if WEB_JUNK.iter().any(|j| p.contains(j)) && (len <= 30 || (len <= 80 && !p.contains('。'))) {
         return true;
     }
-    let q = strip_bullet(p);
+    if is_breadcrumb(p) {
+        return true;
+    }
+    // Field names are often spaced out: "索 引 号", "联 系 人".
+    let q: String = strip_bullet(p)
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{3000}'))
+        .collect();
+    let q = q.as_str();
     if METADATA_FIELDS.iter().any(|f| {
         q.strip_prefix(f).is_some_and(|rest| {
             let rest = rest.trim_start();
             rest.is_empty() || rest.starts_with(['：', ':', ' ', '\u{3000}', '】', ']'])
         })
-    }) && len <= 160
+    }) && (len <= 60 || (len <= 160 && !p.contains('。')))
     {
         return true;
     }
-    // A line with no CJK at all and short: page numbers, file names, stray garbage.
-    if !p.chars().any(is_cjk) && len <= 40 {
+    // A line with no CJK at all and short: page numbers, file names, stray
+    // garbage; or a tiny code such as "A类".
+    if (!p.chars().any(is_cjk) && len <= 40)
+        || (len <= 4 && p.chars().any(|c| c.is_ascii_alphanumeric()))
+    {
         return true;
     }
     if is_date_line(p) || is_doc_number_line(p) || is_page_marker(p) {
@@ -209,8 +281,18 @@ fn is_boilerplate(p: &str) -> bool {
     if REPLY_FORMULAS.iter().any(|f| p.contains(f)) && len <= 160 {
         return true;
     }
-    // Salutation: "张三代表：", "****委员:", "省发展改革委："
+    if SHORT_FORMULAS.iter().any(|f| p.contains(f)) && len <= 50 {
+        return true;
+    }
+    // Salutation: "张三代表：", "****委员:", "省发展改革委：", "尊敬的王代表"
     if len <= 30 && (p.ends_with('：') || p.ends_with(':')) && !starts_with_heading_marker(p) {
+        return true;
+    }
+    if len <= 14 && (p.ends_with("代表") || p.ends_with("委员") || p.starts_with("尊敬的")) {
+        return true;
+    }
+    // A signature and its date on one line: "某某局  2022年9月16日".
+    if len <= 40 && !has_sentence_punct(p) && ends_with_date(p) {
         return true;
     }
     // Signature: an organisation name alone on its line.
@@ -226,6 +308,16 @@ fn is_boilerplate(p: &str) -> bool {
     false
 }
 
+/// "首页 > 政务公开 > 建议提案": two or more path separators on a short line.
+fn is_breadcrumb(p: &str) -> bool {
+    char_len(p) <= 60
+        && !p.contains('。')
+        && p.chars()
+            .filter(|c| matches!(c, '>' | '＞' | '»' | '›'))
+            .count()
+            >= 2
+}
+
 fn is_date_line(p: &str) -> bool {
     let len = char_len(p);
     len <= 24
@@ -233,13 +325,32 @@ fn is_date_line(p: &str) -> bool {
             .any(|c| c.is_ascii_digit() || matches!(c, '０'..='９' | '〇' | '年' | '月' | '日'))
         && p.chars().all(|c| {
             c.is_ascii_digit()
-                || matches!(c, '０'..='９' | '〇' | '零' | '年' | '月' | '日' | '号')
+                || matches!(
+                    c,
+                    '０'..='９' | '〇' | '○' | '零' | '年' | '月' | '日' | '号'
+                )
                 || is_cjk_numeral(c)
                 || matches!(
                     c,
                     '-' | '/' | '.' | ':' | '：' | ' ' | '\u{3000}' | '（' | '）' | '(' | ')'
                 )
         })
+}
+
+/// "……2022年9月16日" or "……二○二○年五月二十九日" at the end of the line.
+fn ends_with_date(p: &str) -> bool {
+    let Some(head) = p.strip_suffix('日') else {
+        return false;
+    };
+    let tail: String = head
+        .chars()
+        .rev()
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    tail.contains('年') && tail.contains('月')
 }
 
 fn is_doc_number_line(p: &str) -> bool {

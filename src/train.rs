@@ -116,6 +116,48 @@ pub fn evaluate(tagger: &Tagger, samples: &[Sample]) -> Evaluation {
     evaluation
 }
 
+/// One line per sample whose predicted labels or role differ from the gold
+/// ones: `id  role gold->predicted  missing -x  extra +y  text`.
+pub fn errors(tagger: &Tagger, samples: &[Sample]) -> String {
+    let taxonomy = &tagger.model().taxonomy;
+    let mut out = String::new();
+    for s in samples {
+        let predicted: Vec<&str> = tagger
+            .predict(&s.text)
+            .iter()
+            .map(|h| taxonomy.label(h.index).code.as_str())
+            .collect();
+        let gold: Vec<&str> = s.codes().collect();
+        let missing: Vec<String> = gold
+            .iter()
+            .filter(|c| !predicted.contains(c))
+            .map(|c| format!("-{c}"))
+            .collect();
+        let extra: Vec<String> = predicted
+            .iter()
+            .filter(|c| !gold.contains(c))
+            .map(|c| format!("+{c}"))
+            .collect();
+        let role = role::classify(s.text.trim());
+        if missing.is_empty() && extra.is_empty() && role == s.role {
+            continue;
+        }
+        let role_note = if role == s.role {
+            String::new()
+        } else {
+            format!(" role {}->{}", s.role.as_str(), role.as_str())
+        };
+        let snippet: String = s.text.chars().take(60).collect();
+        out.push_str(&format!(
+            "{}{role_note} {} {}  {snippet}\n",
+            s.id,
+            missing.join(" "),
+            extra.join(" ")
+        ));
+    }
+    out
+}
+
 /// The text written to `test_report.txt`.
 pub fn report(model: &Model, evaluation: &Evaluation) -> String {
     let mut out = format!(
