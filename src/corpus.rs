@@ -97,8 +97,48 @@ impl Corpus {
                 bail!("{}: same text as sample {other}", ctx());
             }
         }
+        self.check_split_overlap()
+    }
+
+    /// No test sample shares a run of [`SHINGLE_CHARS`] chars (digits,
+    /// spaces and punctuation ignored) with a training sample: a
+    /// near-duplicate on both sides would make test scores look better than
+    /// they are.
+    fn check_split_overlap(&self) -> Result<()> {
+        let mut train_shingles: HashMap<String, &str> = HashMap::new();
+        for s in &self.train {
+            for shingle in shingles(&s.text) {
+                train_shingles.entry(shingle).or_insert(&s.id);
+            }
+        }
+        for s in &self.test {
+            for shingle in shingles(&s.text) {
+                if let Some(other) = train_shingles.get(&shingle) {
+                    bail!(
+                        "test sample {} shares {shingle:?} with training sample {other}: \
+                         rewrite one of them or move both to the same split",
+                        s.id
+                    );
+                }
+            }
+        }
         Ok(())
     }
+}
+
+/// Length of the runs compared across the train/test split.
+pub const SHINGLE_CHARS: usize = 14;
+
+/// Every run of [`SHINGLE_CHARS`] letters (digits, spaces, punctuation removed).
+fn shingles(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_alphabetic() && !c.is_ascii_digit())
+        .collect();
+    chars
+        .windows(SHINGLE_CHARS)
+        .map(|w| w.iter().collect())
+        .collect()
 }
 
 /// The text with whitespace and punctuation removed, for duplicate checks.
@@ -202,5 +242,27 @@ mod tests {
         dup.id = "z".into();
         dup.text = "推行 告知承诺制".into();
         assert!(corpus(vec![ok], vec![dup]).check(&t).is_err());
+    }
+
+    #[test]
+    fn rejects_near_duplicates_across_the_split() {
+        let t = taxonomy();
+        let train = sample(
+            "a",
+            "2021年全市推行证明事项告知承诺制，共取消证明材料58项。",
+            &["fang"],
+            &["fang.streamlining"],
+            Role::Body,
+        );
+        let mut near = train.clone();
+        near.id = "b".into();
+        near.text = "2023年，全县推行证明事项告知承诺制，共取消证明材料12项".into();
+        assert!(
+            corpus(vec![train.clone()], vec![near.clone()])
+                .check(&t)
+                .is_err()
+        );
+        // Within one split the same wording is allowed.
+        assert!(corpus(vec![train, near], vec![]).check(&t).is_ok());
     }
 }

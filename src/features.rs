@@ -31,7 +31,7 @@ impl Default for FeatureParams {
             word_bigrams: true,
             char_bigrams: true,
             min_df: 2,
-            max_features: 12_000,
+            max_features: 8_000,
         }
     }
 }

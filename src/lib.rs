@@ -5,9 +5,10 @@
 //! dictionary ([`tokenize`]), TF-IDF features ([`features`]) feed one-vs-rest
 //! logistic regressions fitted with linfa ([`model`]) over the label schema
 //! ([`taxonomy`]). [`tagger`] puts these together for one document;
-//! [`service`] and [`server`] expose it over gRPC; [`train`] builds the model
+//! [`service`] and [`server`] expose it over gRPC, [`client`] connects to it; [`train`] builds the model
 //! from the labeled [`corpus`] and scores it ([`metrics`]).
 
+pub mod client;
 pub mod corpus;
 pub mod features;
 pub mod metrics;

@@ -39,9 +39,9 @@ impl Default for TrainParams {
     fn default() -> Self {
         Self {
             features: FeatureParams::default(),
-            alpha: 0.5,
+            alpha: 0.1,
             max_iterations: 150,
-            threshold_folds: 4,
+            threshold_folds: 3,
             default_threshold: 0.5,
         }
     }

@@ -191,7 +191,9 @@ impl pb::tagger_server::Tagger for TaggerService {
         request: Request<pb::SegmentRequest>,
     ) -> Result<Response<pb::SegmentResponse>, Status> {
         let text = request.into_inner().text;
-        self.check_size(&text, "text")?;
+        self.check_size(&text, "text")
+            .inspect_err(|s| tracing::warn!(message = s.message(), "Segment rejected"))?;
+        tracing::debug!(bytes = text.len(), "segment");
         let tokens = self
             .run_cpu(move |tagger| {
                 tagger

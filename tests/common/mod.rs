@@ -4,8 +4,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
+use fgf_tagger::client;
 use fgf_tagger::pb::tagger_client::TaggerClient;
 use tonic::transport::Channel;
 
@@ -51,16 +51,13 @@ impl TestServer {
     }
 
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(self.url())
-            .unwrap()
-            .connect_timeout(Duration::from_secs(5))
-            .connect()
+        client::connect_channel(&self.url())
             .await
             .expect("connect to test server")
     }
 
     pub async fn client(&self) -> TaggerClient<Channel> {
-        TaggerClient::new(self.channel().await).max_decoding_message_size(256 * 1024 * 1024)
+        client::tagger_client(self.channel().await)
     }
 
     /// Sends SIGTERM and waits for the exit status.
