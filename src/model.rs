@@ -23,7 +23,7 @@ use crate::taxonomy::Taxonomy;
 use crate::tokenize::{DomainDictionary, Tokenizer};
 
 /// Version of the model file layout; bumped on incompatible changes.
-pub const MODEL_FORMAT: u32 = 1;
+pub const MODEL_FORMAT: u32 = 2;
 
 /// Hyperparameters of training.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -127,7 +127,9 @@ pub struct Model {
     pub weights: Vec<f32>,
     /// One intercept per label (pillars then themes).
     pub intercepts: Vec<f32>,
-    /// Default decision threshold per label.
+    /// Calibration of each label's margin into a probability.
+    pub calibration: Vec<Calibration>,
+    /// Default decision threshold per label (on calibrated probabilities).
     pub thresholds: Vec<f32>,
     /// Positive training samples per label.
     pub train_support: Vec<usize>,
@@ -173,7 +175,12 @@ type FittedLabel = (Vec<f32>, f32);
 
 /// Fits one binary logistic regression; returns weights and intercept of the
 /// probability that the label is present.
-fn fit_label(params: &TrainParams, x: ArrayView2<'_, f32>, y: &[bool]) -> Result<FittedLabel> {
+fn fit_label(
+    alpha: f64,
+    max_iterations: u64,
+    x: ArrayView2<'_, f32>,
+    y: &[bool],
+) -> Result<FittedLabel> {
     let positives = y.iter().filter(|&&b| b).count();
     if positives == 0 || positives == y.len() {
         // Nothing to learn: a constant model.
@@ -182,8 +189,8 @@ fn fit_label(params: &TrainParams, x: ArrayView2<'_, f32>, y: &[bool]) -> Result
     }
     let dataset = DatasetBase::new(x, Array1::from(y.to_vec()));
     let fitted = LogisticRegression::<f32>::default()
-        .alpha(params.alpha as f32)
-        .max_iterations(params.max_iterations)
+        .alpha(alpha as f32)
+        .max_iterations(max_iterations)
         .fit(&dataset)
         .context("fitting logistic regression")?;
     // linfa calls the more frequent class "positive": flip when that is `false`.
@@ -211,7 +218,8 @@ fn fit_all(
                         .iter()
                         .map(|&j| {
                             let y: Vec<bool> = gold.iter().map(|row| row[j]).collect();
-                            fit_label(params, x, &y).map(|r| (j, r))
+                            fit_label(params.alpha, params.max_iterations, x, &y)
+                                .map(|r| (j, r))
                         })
                         .collect::<Result<Vec<_>>>()
                 })
@@ -235,12 +243,49 @@ fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
-/// Scores of one row of `x` under fitted columns.
-fn score_dense(fitted: &[FittedLabel], v: &SparseVector) -> Vec<f32> {
+/// Margins (log-odds before calibration) of one vector under fitted columns.
+fn margins(fitted: &[FittedLabel], v: &SparseVector) -> Vec<f32> {
     fitted
         .iter()
-        .map(|(w, b)| sigmoid(b + v.iter().map(|&(j, x)| w[j as usize] * x).sum::<f32>()))
+        .map(|(w, b)| b + v.iter().map(|&(j, x)| w[j as usize] * x).sum::<f32>())
         .collect()
+}
+
+/// Platt scaling of one label: `p = sigmoid(slope * margin + offset)`.
+///
+/// The one-vs-rest regressions are fitted with L2 on rare labels, so their
+/// raw probabilities run low; a one-feature logistic regression on
+/// out-of-fold margins maps them to probabilities that match how often the
+/// label is really there.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    pub slope: f32,
+    pub offset: f32,
+}
+
+impl Calibration {
+    /// Leaves margins as they are.
+    pub const IDENTITY: Self = Self {
+        slope: 1.0,
+        offset: 0.0,
+    };
+
+    /// The calibrated probability of a margin.
+    pub fn probability(&self, margin: f32) -> f32 {
+        sigmoid(self.slope * margin + self.offset)
+    }
+
+    /// Fits slope and offset on out-of-fold margins (linfa, one feature).
+    fn fit(margins: &[f32], gold: &[bool]) -> Result<Self> {
+        let x = Array2::from_shape_vec((margins.len(), 1), margins.to_vec())?;
+        let (w, offset) = fit_label(1e-3, 300, x.view(), gold)?;
+        let slope = w.first().copied().unwrap_or(1.0);
+        // A label with no positives (or no negatives) keeps its margins.
+        if slope == 0.0 {
+            return Ok(Self::IDENTITY);
+        }
+        Ok(Self { slope, offset })
+    }
 }
 
 /// The threshold that maximises F1 of out-of-fold scores (ties go to the
@@ -294,10 +339,13 @@ impl ValidTrainParams {
         let gold = gold_labels(taxonomy, train);
         let n_labels = taxonomy.len();
 
-        let thresholds = if params.threshold_folds >= 2 {
-            self.tune_thresholds(&space, &vectors, &gold, n_labels)?
+        let (calibration, thresholds) = if params.threshold_folds >= 2 {
+            self.calibrate(&space, &vectors, &gold, n_labels)?
         } else {
-            vec![params.default_threshold; n_labels]
+            (
+                vec![Calibration::IDENTITY; n_labels],
+                vec![params.default_threshold; n_labels],
+            )
         };
 
         let x = dense(&vectors, space.len());
@@ -324,20 +372,22 @@ impl ValidTrainParams {
             features: space,
             weights,
             intercepts: fitted.iter().map(|(_, b)| *b).collect(),
+            calibration,
             thresholds,
             train_support,
             test: None,
         })
     }
 
-    /// Per-label thresholds from k-fold out-of-fold scores on the training split.
-    fn tune_thresholds(
+    /// Per-label calibration and thresholds from k-fold out-of-fold margins
+    /// on the training split.
+    fn calibrate(
         &self,
         space: &FeatureSpace,
         vectors: &[SparseVector],
         gold: &[Vec<bool>],
         n_labels: usize,
-    ) -> Result<Vec<f32>> {
+    ) -> Result<(Vec<Calibration>, Vec<f32>)> {
         let params = &self.0;
         let k = params.threshold_folds;
         let mut oof = vec![vec![0.0f32; n_labels]; vectors.len()];
@@ -350,16 +400,20 @@ impl ValidTrainParams {
             let x = dense(&fit_vectors, space.len());
             let fitted = fit_all(params, x.view(), &fit_gold, n_labels)?;
             for &i in &held_rows {
-                oof[i] = score_dense(&fitted, &vectors[i]);
+                oof[i] = margins(&fitted, &vectors[i]);
             }
         }
-        Ok((0..n_labels)
-            .map(|j| {
-                let scores: Vec<f32> = oof.iter().map(|r| r[j]).collect();
-                let g: Vec<bool> = gold.iter().map(|r| r[j]).collect();
-                best_threshold(&scores, &g, params.default_threshold)
-            })
-            .collect())
+        let mut calibration = Vec::with_capacity(n_labels);
+        let mut thresholds = Vec::with_capacity(n_labels);
+        for j in 0..n_labels {
+            let m: Vec<f32> = oof.iter().map(|r| r[j]).collect();
+            let g: Vec<bool> = gold.iter().map(|r| r[j]).collect();
+            let c = Calibration::fit(&m, &g)?;
+            let p: Vec<f32> = m.iter().map(|&z| c.probability(z)).collect();
+            thresholds.push(best_threshold(&p, &g, params.default_threshold));
+            calibration.push(c);
+        }
+        Ok((calibration, thresholds))
     }
 }
 
@@ -396,6 +450,7 @@ impl Model {
         if self.weights.len() != n * d
             || self.intercepts.len() != n
             || self.thresholds.len() != n
+            || self.calibration.len() != n
             || self.train_support.len() != n
         {
             bail!("weight, intercept or threshold counts do not match {n} labels x {d} features");
@@ -416,7 +471,7 @@ impl Model {
         Ok(())
     }
 
-    /// Label probabilities (pillars then themes) of a feature vector.
+    /// Calibrated label probabilities (pillars then themes) of a feature vector.
     pub fn scores(&self, v: &SparseVector) -> Vec<f32> {
         let n = self.intercepts.len();
         let mut z = self.intercepts.clone();
@@ -426,7 +481,10 @@ impl Model {
                 *acc += w * x;
             }
         }
-        z.into_iter().map(sigmoid).collect()
+        z.into_iter()
+            .zip(&self.calibration)
+            .map(|(z, c)| c.probability(z))
+            .collect()
     }
 
     /// The feature vector of a text.

@@ -84,7 +84,8 @@ pub fn train(dir: &ModelsDir, params: &ValidTrainParams) -> Result<TrainOutcome>
     let evaluation = evaluate(&tagger, &corpus.test);
     let mut model = tagger.model().clone();
     model.test = Some(evaluation.clone());
-    let report = report(&model, &evaluation);
+    let mut report = report(&model, &evaluation);
+    report.push_str(&reliability(&tagger, &corpus.test));
     Ok(TrainOutcome { model, report })
 }
 
@@ -153,6 +154,42 @@ pub fn errors(tagger: &Tagger, samples: &[Sample]) -> String {
             s.id,
             missing.join(" "),
             extra.join(" ")
+        ));
+    }
+    out
+}
+
+/// How well scores behave like probabilities on `samples`: every (sample,
+/// label) score of non-boilerplate text is put in a bin of width 0.1, and each
+/// bin shows its mean score next to how often the label was really there.
+pub fn reliability(tagger: &Tagger, samples: &[Sample]) -> String {
+    let model = tagger.model();
+    let gold = gold_labels(&model.taxonomy, samples);
+    let mut bins = [(0usize, 0f64, 0usize); 10]; // (count, sum of scores, positives)
+    for (s, g) in samples.iter().zip(&gold) {
+        if role::classify(s.text.trim()) == Role::Boilerplate {
+            continue;
+        }
+        let scores = model.scores(&model.vectorize(tagger.tokenizer(), &s.text));
+        for (score, &positive) in scores.iter().zip(g) {
+            let bin = &mut bins[((score * 10.0) as usize).min(9)];
+            bin.0 += 1;
+            bin.1 += *score as f64;
+            bin.2 += positive as usize;
+        }
+    }
+    let mut out = String::from("\nreliability (all labels, test split):\n  score bin   pairs  mean score  share positive\n");
+    for (i, (n, sum, positives)) in bins.iter().enumerate() {
+        if *n == 0 {
+            continue;
+        }
+        out.push_str(&format!(
+            "  {:.1}-{:.1} {:>9} {:>11.3} {:>15.3}\n",
+            i as f64 / 10.0,
+            (i + 1) as f64 / 10.0,
+            n,
+            sum / *n as f64,
+            *positives as f64 / *n as f64
         ));
     }
     out
