@@ -218,8 +218,7 @@ fn fit_all(
                         .iter()
                         .map(|&j| {
                             let y: Vec<bool> = gold.iter().map(|row| row[j]).collect();
-                            fit_label(params.alpha, params.max_iterations, x, &y)
-                                .map(|r| (j, r))
+                            fit_label(params.alpha, params.max_iterations, x, &y).map(|r| (j, r))
                         })
                         .collect::<Result<Vec<_>>>()
                 })

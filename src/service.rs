@@ -218,6 +218,7 @@ impl pb::tagger_server::Tagger for TaggerService {
         &self,
         _request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
+        tracing::debug!("model info");
         Ok(Response::new(model_info(&self.tagger, &self.limits)))
     }
 }

@@ -178,7 +178,9 @@ pub fn reliability(tagger: &Tagger, samples: &[Sample]) -> String {
             bin.2 += positive as usize;
         }
     }
-    let mut out = String::from("\nreliability (all labels, test split):\n  score bin   pairs  mean score  share positive\n");
+    let mut out = String::from(
+        "\nreliability (all labels, test split):\n  score bin   pairs  mean score  share positive\n",
+    );
     for (i, (n, sum, positives)) in bins.iter().enumerate() {
         if *n == 0 {
             continue;

@@ -362,3 +362,76 @@ async fn sigterm_finishes_in_flight_calls_and_exits_zero() {
     let resp = call.await.unwrap().expect("in-flight call finished");
     assert_eq!(resp.into_inner().spans.len(), 8 * 400);
 }
+
+/// Sends raw bytes as a request message, bypassing prost on the client.
+mod raw {
+    use bytes::{Buf, BufMut};
+    use tonic::Status;
+    use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+
+    #[derive(Default)]
+    pub struct RawCodec;
+    pub struct RawEncoder;
+    pub struct RawDecoder;
+
+    impl Codec for RawCodec {
+        type Encode = Vec<u8>;
+        type Decode = Vec<u8>;
+        type Encoder = RawEncoder;
+        type Decoder = RawDecoder;
+        fn encoder(&mut self) -> RawEncoder {
+            RawEncoder
+        }
+        fn decoder(&mut self) -> RawDecoder {
+            RawDecoder
+        }
+    }
+
+    impl Encoder for RawEncoder {
+        type Item = Vec<u8>;
+        type Error = Status;
+        fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+            dst.put_slice(&item);
+            Ok(())
+        }
+    }
+
+    impl Decoder for RawDecoder {
+        type Item = Vec<u8>;
+        type Error = Status;
+        fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
+            let mut out = vec![0; src.remaining()];
+            src.copy_to_slice(&mut out);
+            Ok(Some(out))
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_protobuf_is_refused_and_the_server_keeps_serving() {
+    let server = TestServer::start(&[]);
+    let channel = server.channel().await;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    // Field 2 (text), wire type 2, length 3, bytes that are not UTF-8; then
+    // a truncated message.
+    for body in [vec![0x12, 0x03, 0xff, 0xfe, 0xfd], vec![0x12, 0x10, 0x41]] {
+        grpc.ready().await.unwrap();
+        let err = grpc
+            .unary::<Vec<u8>, Vec<u8>, _>(
+                tonic::Request::new(body),
+                "/fgf.v1.Tagger/Tag".parse().unwrap(),
+                raw::RawCodec,
+            )
+            .await
+            .unwrap_err();
+        // gRPC's status-code guide maps request parse errors to INTERNAL.
+        assert_eq!(err.code(), Code::Internal, "{err:?}");
+        assert!(
+            err.message().contains("decode") || err.message().contains("UTF-8"),
+            "{err:?}"
+        );
+    }
+    let mut client = server.client().await;
+    let resp = client.tag(request("ok", "推行告知承诺制。")).await.unwrap();
+    assert_eq!(resp.into_inner().spans.len(), 1);
+}
