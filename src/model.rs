@@ -492,16 +492,17 @@ impl Model {
             .transform(&sample_terms(tokenizer, &self.features.params, text))
     }
 
-    /// Chooses labels from scores: a theme at or above its threshold brings
-    /// its pillar along (scored at least as high as the theme); a pillar may
-    /// also stand on its own score. `threshold` overrides the per-label
-    /// defaults when given. Returns `(label column, score)` pairs.
+    /// Chooses labels from scores. Themes at or above their threshold are
+    /// returned; a pillar is returned exactly when one of its themes is (the
+    /// corpus never labels a pillar without a theme, and a pillar classifier
+    /// firing alone was mostly wrong on the test split), scored as the larger
+    /// of its own probability and its best theme's. `threshold` overrides the
+    /// per-label defaults when given. Returns `(label column, score)` pairs in
+    /// taxonomy order.
     pub fn decide(&self, scores: &[f32], threshold: Option<f32>) -> Vec<(usize, f32)> {
         let t = &self.taxonomy;
         let thr = |j: usize| threshold.unwrap_or(self.thresholds[j]);
-        let mut pillar_score: Vec<Option<f32>> = (0..t.pillars.len())
-            .map(|p| (scores[p] >= thr(p)).then_some(scores[p]))
-            .collect();
+        let mut pillar_score: Vec<Option<f32>> = vec![None; t.pillars.len()];
         let mut out = Vec::new();
         for j in t.pillars.len()..t.len() {
             if scores[j] >= thr(j) {

@@ -58,7 +58,10 @@ fn training_again_reproduces_the_committed_model() {
     let fresh = train::train(&dir, &params).unwrap().model;
     assert_eq!(fresh.features.vocabulary, committed.features.vocabulary);
     for (a, b) in fresh.thresholds.iter().zip(&committed.thresholds) {
-        assert!((a - b).abs() <= 0.051, "thresholds {a} vs {b}: retrain and commit");
+        assert!(
+            (a - b).abs() <= 0.051,
+            "thresholds {a} vs {b}: retrain and commit"
+        );
     }
     let max_diff = fresh
         .weights
@@ -66,13 +69,19 @@ fn training_again_reproduces_the_committed_model() {
         .zip(&committed.weights)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
-    assert!(max_diff < 0.05, "weights differ by {max_diff}: retrain and commit");
+    assert!(
+        max_diff < 0.05,
+        "weights differ by {max_diff}: retrain and commit"
+    );
     let (f, c) = (fresh.test.unwrap(), committed.test.clone().unwrap());
     for (name, a, b) in [
         ("pillar micro F1", f.pillar_micro.f1, c.pillar_micro.f1),
         ("theme micro F1", f.theme_micro.f1, c.theme_micro.f1),
         ("theme macro F1", f.theme_macro.f1, c.theme_macro.f1),
     ] {
-        assert!((a - b).abs() <= 0.01, "{name}: retrained {a:.4}, committed {b:.4}");
+        assert!(
+            (a - b).abs() <= 0.01,
+            "{name}: retrained {a:.4}, committed {b:.4}"
+        );
     }
 }
