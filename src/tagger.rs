@@ -81,6 +81,11 @@ impl Tagger {
         &self.model
     }
 
+    /// Gives the model back, dropping the tokenizer.
+    pub fn into_model(self) -> Model {
+        self.model
+    }
+
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
     }

@@ -82,10 +82,11 @@ pub fn train(dir: &ModelsDir, params: &ValidTrainParams) -> Result<TrainOutcome>
 
     let tagger = Tagger::new(model);
     let evaluation = evaluate(&tagger, &corpus.test);
-    let mut model = tagger.model().clone();
+    let reliability = reliability(&tagger, &corpus.test);
+    let mut model = tagger.into_model();
     model.test = Some(evaluation.clone());
     let mut report = report(&model, &evaluation);
-    report.push_str(&reliability(&tagger, &corpus.test));
+    report.push_str(&reliability);
     Ok(TrainOutcome { model, report })
 }
 
