@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::tokenize::FeatureWord;
+
 /// How terms are built and which are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FeatureParams {
@@ -19,6 +21,10 @@ pub struct FeatureParams {
     pub word_bigrams: bool,
     /// Add character bigrams of CJK runs.
     pub char_bigrams: bool,
+    /// Add a `@word` term for every domain-dictionary word, so that terms
+    /// of the reform's vocabulary weigh twice.
+    #[serde(default)]
+    pub dict_hits: bool,
     /// Keep terms seen in at least this many training documents.
     pub min_df: usize,
     /// Keep at most this many terms (the most frequent by document count).
@@ -30,6 +36,7 @@ impl Default for FeatureParams {
         Self {
             word_bigrams: true,
             char_bigrams: true,
+            dict_hits: false,
             min_df: 2,
             max_features: 8_000,
         }
@@ -48,36 +55,53 @@ impl FeatureParams {
     }
 
     /// All terms of a document given its normalised feature words.
-    pub fn terms(&self, words: &[String]) -> Vec<String> {
+    pub fn terms(&self, words: &[FeatureWord]) -> Vec<String> {
         let mut terms = Vec::with_capacity(words.len() * 3);
-        terms.extend(words.iter().cloned());
+        self.each_term(words, |term, _, _| terms.push(term));
+        terms
+    }
+
+    /// Calls `f(term, start, end)` for every term, with the byte range in
+    /// the original text of the word(s) it was built from.
+    pub fn each_term(&self, words: &[FeatureWord], mut f: impl FnMut(String, usize, usize)) {
+        for w in words {
+            f(w.word.clone(), w.start, w.end);
+            if self.dict_hits && w.in_domain_dict {
+                f(format!("@{}", w.word), w.start, w.end);
+            }
+        }
         if self.word_bigrams {
             for pair in words.windows(2) {
-                terms.push(format!("{} {}", pair[0], pair[1]));
+                f(
+                    format!("{} {}", pair[0].word, pair[1].word),
+                    pair[0].start,
+                    pair[1].end,
+                );
             }
         }
         if self.char_bigrams {
-            for word_pair in words.windows(2).map(|p| (p[0].as_str(), p[1].as_str())) {
-                // Bigrams across a word boundary are covered by joining the
-                // last char of one word to the first of the next.
-                let (a, b) = word_pair;
-                if let (Some(x), Some(y)) = (a.chars().last(), b.chars().next())
+            for pair in words.windows(2) {
+                // Bigrams across a word boundary join the last char of one
+                // word to the first of the next.
+                if let (Some(x), Some(y)) =
+                    (pair[0].word.chars().last(), pair[1].word.chars().next())
                     && is_cjk(x)
                     && is_cjk(y)
                 {
-                    terms.push(format!("#{x}{y}"));
+                    f(format!("#{x}{y}"), pair[0].start, pair[1].end);
                 }
             }
             for w in words {
-                let chars: Vec<char> = w.chars().collect();
-                for pair in chars.windows(2) {
-                    if is_cjk(pair[0]) && is_cjk(pair[1]) {
-                        terms.push(format!("#{}{}", pair[0], pair[1]));
+                let mut chars = w.word.chars();
+                let Some(mut a) = chars.next() else { continue };
+                for b in chars {
+                    if is_cjk(a) && is_cjk(b) {
+                        f(format!("#{a}{b}"), w.start, w.end);
                     }
+                    a = b;
                 }
             }
         }
-        terms
     }
 }
 
@@ -175,8 +199,15 @@ impl FeatureSpace {
 mod tests {
     use super::*;
 
-    fn words(s: &str) -> Vec<String> {
-        s.split(' ').map(str::to_string).collect()
+    fn words(s: &str) -> Vec<FeatureWord> {
+        s.split(' ')
+            .map(|w| FeatureWord {
+                word: w.to_string(),
+                start: 0,
+                end: 0,
+                in_domain_dict: false,
+            })
+            .collect()
     }
 
     #[test]
@@ -203,7 +234,7 @@ mod tests {
         let norm: f32 = v.iter().map(|(_, x)| x * x).sum();
         assert!((norm - 1.0).abs() < 1e-5);
         assert!(v.windows(2).all(|w| w[0].0 < w[1].0));
-        assert!(space.transform(&words("未知 词语")).is_empty());
+        assert!(space.transform(&p.terms(&words("未知 词语"))).is_empty());
     }
 
     #[test]
@@ -211,10 +242,11 @@ mod tests {
         let p = FeatureParams {
             word_bigrams: false,
             char_bigrams: false,
+            dict_hits: false,
             min_df: 2,
             max_features: 100,
         };
-        let docs = vec![words("审批 甲"), words("审批 乙")];
+        let docs = vec![p.terms(&words("审批 甲")), p.terms(&words("审批 乙"))];
         let space = FeatureSpace::fit(p, &docs).unwrap();
         assert_eq!(space.len(), 1);
         assert!(space.vocabulary.contains_key("审批"));

@@ -9,10 +9,13 @@
 //! from the labeled [`corpus`] and scores it ([`metrics`]).
 
 pub mod client;
+pub mod compare;
 pub mod corpus;
 pub mod features;
+pub mod layout;
 pub mod metrics;
 pub mod model;
+pub mod normalize;
 pub mod role;
 pub mod segment;
 pub mod server;

@@ -10,8 +10,11 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use fgf_tagger::compare;
 use fgf_tagger::features::FeatureParams;
+use fgf_tagger::layout;
 use fgf_tagger::model::TrainParams;
+use fgf_tagger::segment::LineMode;
 use fgf_tagger::server::{self, ServeConfig};
 use fgf_tagger::service::Limits;
 use fgf_tagger::tagger::{TagOptions, Tagger};
@@ -74,6 +77,23 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Compare approaches and feature sets by k-fold cross-validation on the
+    /// training split and write the table to models/REPORT.md.
+    Compare {
+        #[arg(long, default_value = "models")]
+        models_dir: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Only these approaches (lr, nb, two-stage); default all.
+        #[arg(long, value_delimiter = ',')]
+        approaches: Vec<String>,
+        /// Only these feature sets, by index (0: words ... 3: + dictionary hits).
+        #[arg(long, value_delimiter = ',')]
+        feature_sets: Vec<usize>,
+        /// Where to write the markdown report (nothing written if empty).
+        #[arg(long, default_value = "models/REPORT.md")]
+        out: PathBuf,
+    },
     /// Score a model file on the frozen test split.
     Eval {
         #[arg(long, default_value = "models/fgf.model")]
@@ -98,6 +118,21 @@ enum Command {
         /// Show sentence spans too.
         #[arg(long)]
         sentences: bool,
+        /// One paragraph per line: no reconstruction of hard-wrapped text.
+        #[arg(long)]
+        lines: bool,
+        /// Show the evidence terms of every label.
+        #[arg(long)]
+        evidence: bool,
+    },
+    /// Measure paragraph reconstruction: wrap clean documents (one paragraph
+    /// per line) at several widths and compare spans and labels.
+    EvalLayout {
+        /// Clean documents (default: the test fixtures).
+        #[arg(default_value = "tests/fixtures/layout")]
+        paths: Vec<PathBuf>,
+        #[arg(long, default_value = "models/fgf.model")]
+        model: PathBuf,
     },
 }
 
@@ -235,6 +270,8 @@ fn run(cli: Cli) -> Result<()> {
             file,
             model,
             sentences,
+            lines,
+            evidence,
         } => {
             let text = if file.as_os_str() == "-" {
                 read_stdin()?
@@ -248,6 +285,12 @@ fn run(cli: Cli) -> Result<()> {
                 &TagOptions {
                     sentences,
                     threshold: None,
+                    line_mode: if lines {
+                        LineMode::Lines
+                    } else {
+                        LineMode::Reflow
+                    },
+                    evidence,
                 },
             );
             let taxonomy = &tagger.model().taxonomy;
@@ -255,7 +298,15 @@ fn run(cli: Cli) -> Result<()> {
                 let labels: Vec<String> = s
                     .labels
                     .iter()
-                    .map(|h| format!("{}:{:.2}", taxonomy.label(h.index).code, h.score))
+                    .map(|h| {
+                        let mut label = format!("{}:{:.2}", taxonomy.label(h.index).code, h.score);
+                        if !h.evidence.is_empty() {
+                            let terms: Vec<&str> =
+                                h.evidence.iter().map(|e| e.term.as_str()).collect();
+                            label.push_str(&format!("({})", terms.join(",")));
+                        }
+                        label
+                    })
                     .collect();
                 println!(
                     "{indent}[{}..{}] {:<11} {:<40} {}",
@@ -272,6 +323,98 @@ fn run(cli: Cli) -> Result<()> {
                     show("    ", sentence);
                 }
             }
+            Ok(())
+        }
+        Command::Compare {
+            models_dir,
+            folds,
+            approaches,
+            feature_sets,
+            out,
+        } => {
+            let dir = ModelsDir::new(models_dir);
+            let (taxonomy, dictionary, corpus) = train::load_inputs(&dir)?;
+            let params = TrainParams::new();
+            params.check()?;
+            let tokenizer = Tokenizer::new(&dictionary);
+            let words: Vec<_> = corpus
+                .train
+                .iter()
+                .map(|s| {
+                    let mut w = Vec::new();
+                    tokenizer.feature_words(&s.text, &mut w);
+                    w
+                })
+                .collect();
+            let gold = fgf_tagger::model::gold_labels(&taxonomy, &corpus.train);
+            let mut results = Vec::new();
+            for approach in compare::Approach::all() {
+                let key = match approach {
+                    compare::Approach::LogisticOneVsRest => "lr",
+                    compare::Approach::NaiveBayesOneVsRest => "nb",
+                    compare::Approach::TwoStageLogistic => "two-stage",
+                };
+                if !approaches.is_empty() && !approaches.iter().any(|a| a == key) {
+                    continue;
+                }
+                for (i, set) in compare::feature_sets(params.feature_params().max_features)
+                    .iter()
+                    .enumerate()
+                {
+                    if !feature_sets.is_empty() && !feature_sets.contains(&i) {
+                        continue;
+                    }
+                    let r = compare::cross_validate(
+                        approach, set, &params, &taxonomy, &words, &gold, folds,
+                    )?;
+                    eprintln!(
+                        "{:<40} {:<50} theme macro-F1 {:.3}  ({:.0} s)",
+                        approach.name(),
+                        set.name,
+                        r.evaluation.theme_macro.f1,
+                        r.seconds
+                    );
+                    results.push(r);
+                }
+            }
+            let table = compare::markdown_table(&results);
+            print!("{table}");
+            if !out.as_os_str().is_empty() {
+                let report =
+                    compare::report(&results, folds, corpus.train.len(), &corpus.fingerprint);
+                std::fs::write(&out, report)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                eprintln!("wrote {}", out.display());
+            }
+            Ok(())
+        }
+        Command::EvalLayout { paths, model } => {
+            let mut files = Vec::new();
+            for path in paths {
+                if path.is_dir() {
+                    let mut in_dir: Vec<PathBuf> = std::fs::read_dir(&path)
+                        .with_context(|| format!("reading {}", path.display()))?
+                        .map(|e| e.map(|e| e.path()))
+                        .collect::<std::io::Result<_>>()?;
+                    in_dir.retain(|p| p.extension().is_some_and(|e| e == "txt"));
+                    in_dir.sort();
+                    files.extend(in_dir);
+                } else {
+                    files.push(path);
+                }
+            }
+            let docs: Vec<String> = files
+                .iter()
+                .map(|f| {
+                    std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))
+                })
+                .collect::<Result<_>>()?;
+            let tagger = Tagger::load(&model)?;
+            println!("{} clean documents", docs.len());
+            print!(
+                "{}",
+                layout::format_table(&layout::evaluate(&tagger, &docs))
+            );
             Ok(())
         }
     }

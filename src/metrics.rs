@@ -74,6 +74,10 @@ pub struct Evaluation {
     pub role_accuracy: f64,
     /// Gold boilerplate samples that got any label (must be 0).
     pub boilerplate_labeled: usize,
+    /// The most frequent confusions between themes: `(missed gold theme,
+    /// theme given instead in the same sample, count)`, most frequent first.
+    #[serde(default)]
+    pub confusions: Vec<(String, String, usize)>,
 }
 
 impl Evaluation {
@@ -98,6 +102,24 @@ impl Evaluation {
             })
             .collect();
         let n_pillars = taxonomy.pillars.len();
+        let mut pairs: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
+        for (g, p) in gold.iter().zip(predicted) {
+            for missed in (n_pillars..g.len()).filter(|&j| g[j] && !p[j]) {
+                for extra in (n_pillars..g.len()).filter(|&j| p[j] && !g[j]) {
+                    *pairs.entry((missed, extra)).or_default() += 1;
+                }
+            }
+        }
+        let mut confusions: Vec<(String, String, usize)> = pairs
+            .into_iter()
+            .map(|((a, b), n)| (per_label[a].0.clone(), per_label[b].0.clone(), n))
+            .collect();
+        confusions.sort_by(|a, b| {
+            b.2.cmp(&a.2)
+                .then_with(|| a.0.cmp(&b.0))
+                .then_with(|| a.1.cmp(&b.1))
+        });
+        confusions.truncate(10);
         let pillars: Vec<Scores> = per_label[..n_pillars].iter().map(|(_, s)| *s).collect();
         let themes: Vec<Scores> = per_label[n_pillars..].iter().map(|(_, s)| *s).collect();
         Self {
@@ -109,6 +131,7 @@ impl Evaluation {
             per_label,
             role_accuracy: 0.0,
             boilerplate_labeled: 0,
+            confusions,
         }
     }
 
@@ -144,6 +167,12 @@ impl Evaluation {
             "samples {}  role accuracy {:.3}  labeled boilerplate {}\n",
             self.samples, self.role_accuracy, self.boilerplate_labeled
         ));
+        if !self.confusions.is_empty() {
+            out.push_str("most confused themes (gold theme missed -> theme given instead):\n");
+            for (missed, given, n) in self.confusions.iter().take(5) {
+                out.push_str(&format!("  {missed:<24} -> {given:<24} {n}\n"));
+            }
+        }
         out
     }
 }

@@ -20,7 +20,7 @@ use crate::corpus::Sample;
 use crate::features::{FeatureParams, FeatureSpace, SparseVector};
 use crate::metrics::Evaluation;
 use crate::taxonomy::Taxonomy;
-use crate::tokenize::{DomainDictionary, Tokenizer};
+use crate::tokenize::{DomainDictionary, FeatureWord, Tokenizer};
 
 /// Version of the model file layout; bumped on incompatible changes.
 pub const MODEL_FORMAT: u32 = 2;
@@ -28,11 +28,11 @@ pub const MODEL_FORMAT: u32 = 2;
 /// Hyperparameters of training.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrainParams {
-    features: FeatureParams,
-    alpha: f64,
-    max_iterations: u64,
-    threshold_folds: usize,
-    default_threshold: f32,
+    pub(crate) features: FeatureParams,
+    pub(crate) alpha: f64,
+    pub(crate) max_iterations: u64,
+    pub(crate) threshold_folds: usize,
+    pub(crate) default_threshold: f32,
 }
 
 impl Default for TrainParams {
@@ -48,6 +48,11 @@ impl Default for TrainParams {
 }
 
 impl TrainParams {
+    /// How terms are built.
+    pub fn feature_params(&self) -> FeatureParams {
+        self.features
+    }
+
     /// The defaults the committed model is trained with.
     pub fn new() -> Self {
         Self::default()
@@ -137,8 +142,23 @@ pub struct Model {
     pub test: Option<Evaluation>,
 }
 
+/// A term that raised a label's score, and where its words are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    pub term: String,
+    /// Contribution to the label's log-odds.
+    pub weight: f32,
+    /// Byte range in the text the words were cut from.
+    pub start: usize,
+    pub end: usize,
+}
+
 /// Feature words of each text, then terms.
-fn sample_terms(tokenizer: &Tokenizer, params: &FeatureParams, text: &str) -> Vec<String> {
+pub(crate) fn sample_terms(
+    tokenizer: &Tokenizer,
+    params: &FeatureParams,
+    text: &str,
+) -> Vec<String> {
     let mut words = Vec::new();
     tokenizer.feature_words(text, &mut words);
     params.terms(&words)
@@ -160,7 +180,7 @@ pub fn gold_labels(taxonomy: &Taxonomy, samples: &[Sample]) -> Vec<Vec<bool>> {
         .collect()
 }
 
-fn dense(vectors: &[SparseVector], n_features: usize) -> Array2<f32> {
+pub(crate) fn dense(vectors: &[SparseVector], n_features: usize) -> Array2<f32> {
     let mut x = Array2::zeros((vectors.len(), n_features));
     for (i, v) in vectors.iter().enumerate() {
         for &(j, value) in v {
@@ -171,7 +191,7 @@ fn dense(vectors: &[SparseVector], n_features: usize) -> Array2<f32> {
 }
 
 /// Weights and intercept of one fitted binary model.
-type FittedLabel = (Vec<f32>, f32);
+pub(crate) type FittedLabel = (Vec<f32>, f32);
 
 /// Fits one binary logistic regression; returns weights and intercept of the
 /// probability that the label is present.
@@ -200,7 +220,7 @@ fn fit_label(
 }
 
 /// Fits every label column on `x`, two labels at a time per core.
-fn fit_all(
+pub(crate) fn fit_all(
     params: &TrainParams,
     x: ArrayView2<'_, f32>,
     gold: &[Vec<bool>],
@@ -238,12 +258,12 @@ fn fit_all(
     Ok(out)
 }
 
-fn sigmoid(z: f32) -> f32 {
+pub(crate) fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
 /// Margins (log-odds before calibration) of one vector under fitted columns.
-fn margins(fitted: &[FittedLabel], v: &SparseVector) -> Vec<f32> {
+pub(crate) fn margins(fitted: &[FittedLabel], v: &SparseVector) -> Vec<f32> {
     fitted
         .iter()
         .map(|(w, b)| b + v.iter().map(|&(j, x)| w[j as usize] * x).sum::<f32>())
@@ -289,7 +309,7 @@ impl Calibration {
 
 /// The threshold that maximises F1 of out-of-fold scores (ties go to the
 /// value closest to `default`).
-fn best_threshold(scores: &[f32], gold: &[bool], default: f32) -> f32 {
+pub(crate) fn best_threshold(scores: &[f32], gold: &[bool], default: f32) -> f32 {
     let mut best = (f64::MIN, default);
     for step in 4..=36 {
         let t = step as f32 * 0.025;
@@ -490,6 +510,46 @@ impl Model {
     pub fn vectorize(&self, tokenizer: &Tokenizer, text: &str) -> SparseVector {
         self.features
             .transform(&sample_terms(tokenizer, &self.features.params, text))
+    }
+
+    /// The feature vector of already segmented words.
+    pub fn vector_of(&self, words: &[FeatureWord]) -> SparseVector {
+        self.features.transform(&self.features.params.terms(words))
+    }
+
+    /// The `k` terms of `words` (vectorised as `v`) that add most to label
+    /// `label`'s log-odds, strongest first, each with the byte range of its
+    /// first occurrence in the text `words` were cut from.
+    pub fn evidence(
+        &self,
+        words: &[FeatureWord],
+        v: &SparseVector,
+        label: usize,
+        k: usize,
+    ) -> Vec<Evidence> {
+        let n = self.intercepts.len();
+        let mut contributions: Vec<(u32, f32)> = v
+            .iter()
+            .map(|&(f, x)| (f, self.weights[f as usize * n + label] * x))
+            .filter(|&(_, c)| c > 0.0)
+            .collect();
+        contributions.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        contributions.truncate(k);
+        let mut found: Vec<Option<Evidence>> = vec![None; contributions.len()];
+        self.features.params.each_term(words, |term, start, end| {
+            if let Some(&f) = self.features.vocabulary.get(&term)
+                && let Some(i) = contributions.iter().position(|&(g, _)| g == f)
+                && found[i].is_none()
+            {
+                found[i] = Some(Evidence {
+                    term,
+                    weight: contributions[i].1,
+                    start,
+                    end,
+                });
+            }
+        });
+        found.into_iter().flatten().collect()
     }
 
     /// Chooses labels from scores. Themes at or above their threshold are

@@ -275,6 +275,10 @@ fn is_boilerplate(p: &str) -> bool {
     {
         return true;
     }
+    // A masthead or running header: "某某市人民政府办公室文件".
+    if len <= 30 && p.ends_with("文件") && !has_sentence_punct(p) && !p.contains("关于") {
+        return true;
+    }
     if is_date_line(p) || is_doc_number_line(p) || is_page_marker(p) {
         return true;
     }
@@ -377,7 +381,7 @@ fn is_cjk_numeral(c: char) -> bool {
 }
 
 /// 一、 / （三） / (3) / 1. / 1、 / 第二章 / 第一部分
-fn starts_with_heading_marker(p: &str) -> bool {
+pub(crate) fn starts_with_heading_marker(p: &str) -> bool {
     let chars: Vec<char> = p.chars().take(8).collect();
     let numerals = chars.iter().take_while(|c| is_cjk_numeral(**c)).count();
     if numerals > 0 && matches!(chars.get(numerals), Some('、' | '，' | '.' | '．')) {

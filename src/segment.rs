@@ -5,9 +5,13 @@
 //! and `&text[span.start..span.end]` is always the span's text: nothing here
 //! copies or rewrites the input.
 //!
-//! * Paragraphs are the non-empty lines of the document, split on `\n`,
-//!   `\r\n` or a lone `\r`, trimmed of whitespace (ASCII, U+3000 ideographic
-//!   space, NBSP and the other Unicode spaces) and of zero-width characters.
+//! * Lines are split on `\n`, `\r\n` or a lone `\r` and trimmed of
+//!   whitespace (ASCII, U+3000 ideographic space, NBSP and the other Unicode
+//!   spaces) and of zero-width characters.
+//! * Paragraphs ([`paragraphs_with`], [`LineMode::Reflow`]) are runs of
+//!   lines joined back together when the document is hard-wrapped (text
+//!   copied out of a PDF or a Word export): see [`reflow`]. With
+//!   [`LineMode::Lines`], every non-empty line is a paragraph.
 //! * Sentences end at 。！？；!?; (with any closing quotes or brackets that
 //!   follow), and a new sentence starts before an enumeration such as 一是 /
 //!   二是 when it follows a clause break. Nothing splits inside “quotes”,
@@ -43,8 +47,43 @@ pub fn is_trim_char(c: char) -> bool {
     c.is_whitespace() || matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}')
 }
 
+/// How lines become paragraphs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LineMode {
+    /// Join the lines of hard-wrapped text back into paragraphs.
+    #[default]
+    Reflow,
+    /// Every non-empty line is a paragraph: for callers who already send
+    /// one paragraph per line.
+    Lines,
+}
+
+/// Paragraph spans of `text` under `mode`.
+pub fn paragraphs_with(text: &str, mode: LineMode) -> Vec<TextSpan> {
+    match mode {
+        LineMode::Lines => paragraphs(text),
+        LineMode::Reflow => reflow(text),
+    }
+}
+
 /// Splits `text` into its non-empty, trimmed lines.
 pub fn paragraphs(text: &str) -> Vec<TextSpan> {
+    lines(text).into_iter().filter_map(|l| l.span).collect()
+}
+
+/// One line of the document.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    /// The trimmed line, or `None` for a blank line.
+    span: Option<TextSpan>,
+    /// Display width of leading whitespace (a paragraph indent).
+    indent: usize,
+    /// Display width of the trimmed text.
+    width: usize,
+}
+
+/// Every line of `text`, blank ones included.
+fn lines(text: &str) -> Vec<Line> {
     let mut out = Vec::new();
     let mut line_start = 0usize;
     let mut line_char_start = 0usize;
@@ -54,7 +93,7 @@ pub fn paragraphs(text: &str) -> Vec<TextSpan> {
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'\n' || b == b'\r' {
-            push_trimmed(text, line_start, i, line_char_start, &mut out);
+            out.push(make_line(text, line_start, i, line_char_start));
             let mut next = i + 1;
             chars += 1;
             if b == b'\r' && bytes.get(next) == Some(&b'\n') {
@@ -72,16 +111,194 @@ pub fn paragraphs(text: &str) -> Vec<TextSpan> {
             i += 1;
         }
     }
-    push_trimmed(text, line_start, bytes.len(), line_char_start, &mut out);
+    out.push(make_line(text, line_start, bytes.len(), line_char_start));
     out
 }
 
-/// Trims `text[start..end]` (which begins at char `char_start`) and pushes it
-/// when something is left.
-fn push_trimmed(text: &str, start: usize, end: usize, char_start: usize, out: &mut Vec<TextSpan>) {
-    if let Some(span) = trim_span(text, start, end, char_start) {
-        out.push(span);
+fn make_line(text: &str, start: usize, end: usize, char_start: usize) -> Line {
+    let span = trim_span(text, start, end, char_start);
+    let indent = span.map_or(0, |s| display_width(&text[start..s.start]));
+    let width = span.map_or(0, |s| display_width(s.slice(text)));
+    Line {
+        span,
+        indent,
+        width,
     }
+}
+
+/// Width on a page: CJK and other wide chars count 2, ASCII 1.
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c {
+            '\t' => 4,
+            c if c.is_ascii() => 1,
+            '\u{200B}'..='\u{200D}' | '\u{FEFF}' => 0,
+            _ => 2,
+        })
+        .sum()
+}
+
+/// Page numbers (- 3 -, 第3页, 3/12) and running headers (a short line
+/// repeated in the document): never part of a paragraph.
+fn is_page_furniture(line: &str, repeats: usize) -> bool {
+    let len = line.chars().count();
+    let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+    let no_cjk = !compact
+        .chars()
+        .any(|c| c as u32 >= 0x3400 && !matches!(c, '—' | '－' | '／'));
+    (repeats >= 2 && len <= 40)
+        || (compact.starts_with('第') && compact.ends_with('页') && compact.chars().count() <= 14)
+        || (no_cjk
+            && compact.chars().count() <= 12
+            && compact
+                .chars()
+                .any(|c| c.is_ascii_digit() || matches!(c, '０'..='９')))
+}
+
+/// Starts a new block whatever the line before it: a section number, a
+/// bullet, an article number.
+fn starts_block(line: &str) -> bool {
+    crate::role::starts_with_heading_marker(line)
+        || line.starts_with(['●', '■', '◆', '★', '▲', '□', '○', '•', '◇', '※'])
+        || ["附件", "抄送", "印发", "联系人", "主题词", "关键词"]
+            .iter()
+            .any(|p| line.starts_with(p))
+}
+
+fn ends_sentence(line: &str) -> bool {
+    line.trim_end_matches(is_closing_mark)
+        .ends_with(['。', '！', '？', '；', '!', '?', ';', '：', ':'])
+}
+
+/// The wrap width of a hard-wrapped document: the display width that the
+/// most lines reach (within a small slack), if enough lines do.
+fn wrap_width(widths: &[usize]) -> Option<usize> {
+    let candidates: Vec<usize> = widths.iter().copied().filter(|&w| w >= 16).collect();
+    if candidates.len() < 2 {
+        return None;
+    }
+    let mut best: Option<(usize, usize)> = None; // (count, width)
+    let mut sorted = candidates.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    for &w in &sorted {
+        let slack = wrap_slack(w);
+        let count = candidates
+            .iter()
+            .filter(|&&x| x + slack >= w && x <= w)
+            .count();
+        if best.is_none_or(|(c, bw)| count > c || (count == c && w > bw)) {
+            best = Some((count, w));
+        }
+    }
+    let (count, w) = best?;
+    // At least three in ten lines of the document reach it, and at least
+    // three lines, or two when no line is longer (a short wrapped text).
+    let longest = widths.iter().copied().max().unwrap_or(0);
+    let enough = count >= 3 || (count == 2 && longest <= w + wrap_slack(w));
+    (enough && count * 10 >= widths.len() * 3 && w <= 200).then_some(w)
+}
+
+/// How far short of the wrap width a wrapped line may end (a wide char
+/// that did not fit, justification, a long ASCII word moved down).
+fn wrap_slack(w: usize) -> usize {
+    (w / 8).max(4)
+}
+
+/// Paragraphs of possibly hard-wrapped text.
+///
+/// A document is hard-wrapped when many of its lines reach the same display
+/// width. In such a document a line that reaches that width continues onto
+/// the next line, unless the next line starts a block (一、, （二）, 3., a
+/// bullet), is indented when the document marks paragraphs by indent, or is
+/// page furniture. A line that ends a sentence, or is followed by a line the
+/// role rules call boilerplate (a contact line, a metadata field), must
+/// reach the last two columns to continue: a paragraph's last line rarely
+/// does. A line that ends a sentence never continues into boilerplate (a
+/// date, a signature). Blank lines always
+/// separate paragraphs. Text that is not hard-wrapped keeps one paragraph
+/// per line.
+pub fn reflow(text: &str) -> Vec<TextSpan> {
+    let all = lines(text);
+    let content: Vec<&Line> = all.iter().filter(|l| l.span.is_some()).collect();
+    let mut repeats: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for l in &content {
+        if let Some(s) = l.span
+            && s.char_len() <= 40
+        {
+            *repeats.entry(s.slice(text)).or_default() += 1;
+        }
+    }
+    let furniture = |l: &Line| {
+        l.span.is_some_and(|s| {
+            let t = s.slice(text);
+            is_page_furniture(t, repeats.get(t).copied().unwrap_or(0))
+        })
+    };
+    let widths: Vec<usize> = content
+        .iter()
+        .filter(|l| !furniture(l))
+        .map(|l| l.indent + l.width)
+        .collect();
+    let Some(w) = wrap_width(&widths) else {
+        return all.into_iter().filter_map(|l| l.span).collect();
+    };
+    let slack = wrap_slack(w);
+    let indented = content.iter().filter(|l| l.indent >= 2).count();
+    let uses_indent = indented > 0 && indented * 2 < content.len();
+
+    let mut out: Vec<TextSpan> = Vec::new();
+    let mut open: Option<(TextSpan, Line)> = None; // paragraph so far, its last line
+    for line in &all {
+        let Some(span) = line.span else {
+            if let Some((p, _)) = open.take() {
+                out.push(p);
+            }
+            continue;
+        };
+        let is_furniture = furniture(line);
+        let joins = match &open {
+            Some((_, prev)) if !is_furniture && !furniture(prev) => {
+                let prev_text = prev.span.map_or("", |s| s.slice(text));
+                let next_text = span.slice(text);
+                let reach = prev.indent + prev.width;
+                let boilerplate =
+                    |t: &str| crate::role::classify(t) == crate::role::Role::Boilerplate;
+                // A line that ends a sentence continues only when it fills
+                // the line to the last column or two: a paragraph's last
+                // line rarely does.
+                let ends = ends_sentence(prev_text);
+                let tight = ends || boilerplate(next_text);
+                let need = if tight {
+                    w.saturating_sub(2)
+                } else {
+                    w.saturating_sub(slack)
+                };
+                reach >= need
+                    && reach <= w + slack
+                    && !starts_block(next_text)
+                    && !(uses_indent && line.indent >= 2)
+                    && !(ends && boilerplate(next_text))
+            }
+            _ => false,
+        };
+        if joins {
+            if let Some((p, last)) = open.as_mut() {
+                p.end = span.end;
+                p.char_end = span.char_end;
+                *last = *line;
+            }
+        } else {
+            if let Some((p, _)) = open.take() {
+                out.push(p);
+            }
+            open = Some((span, *line));
+        }
+    }
+    if let Some((p, _)) = open {
+        out.push(p);
+    }
+    out
 }
 
 /// The trimmed sub-span of `text[start..end]`, or `None` when only trim

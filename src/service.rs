@@ -16,7 +16,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::pb;
 use crate::role::Role;
-use crate::segment::TextSpan;
+use crate::segment::{LineMode, TextSpan};
 use crate::tagger::{LabelHit, TagOptions, TaggedDocument, TaggedSpan, Tagger};
 
 /// Request limits.
@@ -101,9 +101,21 @@ impl TaggerService {
                 "threshold {threshold} is outside [0, 1]; use 0 for the model's defaults"
             )));
         }
+        let line_mode = match pb::LineMode::try_from(req.line_mode) {
+            Ok(pb::LineMode::Reflow) => LineMode::Reflow,
+            Ok(pb::LineMode::Lines) => LineMode::Lines,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "line_mode {} is not a LineMode value; use 0 (REFLOW) or 1 (LINES)",
+                    req.line_mode
+                )));
+            }
+        };
         Ok(TagOptions {
             sentences,
             threshold: (threshold > 0.0).then_some(threshold),
+            line_mode,
+            evidence: req.include_evidence,
         })
     }
 
@@ -231,8 +243,15 @@ fn role_to_pb(role: Role) -> pb::Role {
     }
 }
 
-fn label_scores(tagger: &Tagger, hits: &[LabelHit], pillars: bool) -> Vec<pb::LabelScore> {
+fn label_scores(
+    tagger: &Tagger,
+    text: &str,
+    span: &TextSpan,
+    hits: &[LabelHit],
+    pillars: bool,
+) -> Vec<pb::LabelScore> {
     let taxonomy = &tagger.model().taxonomy;
+    let span_text = span.slice(text);
     let mut out: Vec<pb::LabelScore> = hits
         .iter()
         .filter(|h| taxonomy.is_pillar(h.index) == pillars)
@@ -242,6 +261,22 @@ fn label_scores(tagger: &Tagger, hits: &[LabelHit], pillars: bool) -> Vec<pb::La
                 code: label.code.clone(),
                 name: label.name.clone(),
                 score: h.score,
+                evidence: h
+                    .evidence
+                    .iter()
+                    .map(|e| {
+                        let char_start = span.char_start + span_text[..e.start].chars().count();
+                        pb::Evidence {
+                            term: e.term.clone(),
+                            weight: e.weight,
+                            start: (span.start + e.start) as u32,
+                            end: (span.start + e.end) as u32,
+                            char_start: char_start as u32,
+                            char_end: (char_start + span_text[e.start..e.end].chars().count())
+                                as u32,
+                        }
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -263,8 +298,8 @@ fn to_span(tagger: &Tagger, text: &str, s: &TaggedSpan) -> pb::Span {
         char_end: char_end as u32,
         text: text[start..end].to_string(),
         role: role_to_pb(s.role) as i32,
-        pillars: label_scores(tagger, &s.labels, true),
-        themes: label_scores(tagger, &s.labels, false),
+        pillars: label_scores(tagger, text, &s.span, &s.labels, true),
+        themes: label_scores(tagger, text, &s.span, &s.labels, false),
         sentences: s
             .sentences
             .iter()

@@ -8,10 +8,11 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::model::Model;
+use crate::features::SparseVector;
+use crate::model::{Evidence, Model};
 use crate::role::{self, Role};
-use crate::segment::{self, TextSpan};
-use crate::tokenize::Tokenizer;
+use crate::segment::{self, LineMode, TextSpan};
+use crate::tokenize::{FeatureWord, Tokenizer};
 
 /// How to tag one document.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -20,15 +21,35 @@ pub struct TagOptions {
     pub sentences: bool,
     /// One threshold for every label instead of the model's per-label ones.
     pub threshold: Option<f32>,
+    /// Rejoin hard-wrapped lines into paragraphs, or keep one per line.
+    pub line_mode: LineMode,
+    /// Return evidence terms with every label.
+    pub evidence: bool,
 }
 
-/// A label column of the model's taxonomy and its score.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A label column of the model's taxonomy, its score and, when asked for,
+/// the terms that raised it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LabelHit {
     /// Column in `Taxonomy::labels()` order.
     pub index: usize,
     pub score: f32,
+    /// Strongest terms first; byte ranges relative to the labeled text.
+    pub evidence: Vec<Evidence>,
 }
+
+/// Evidence terms returned per label when asked for.
+pub const EVIDENCE_TERMS: usize = 3;
+
+/// Paragraphs at least this long (chars) are also scored sentence by
+/// sentence: a theme one sentence of twenty reports is diluted in the
+/// whole paragraph's vector but plain in the sentence's.
+pub const SENTENCE_SCORING_MIN_CHARS: usize = 120;
+
+/// A sentence raises a theme only with at least this score: single
+/// sentences are short and noisy, so only a sentence that is clearly about
+/// a theme adds it to its paragraph.
+pub const SENTENCE_MIN_SCORE: f32 = 0.95;
 
 /// A paragraph or sentence with its role and labels.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,14 +111,82 @@ impl Tagger {
         &self.tokenizer
     }
 
-    /// Labels of one piece of text, whatever its role.
-    pub fn labels(&self, text: &str, threshold: Option<f32>) -> Vec<LabelHit> {
-        let v = self.model.vectorize(&self.tokenizer, text);
-        let scores = self.model.scores(&v);
-        self.model
-            .decide(&scores, threshold)
-            .into_iter()
-            .map(|(index, score)| LabelHit { index, score })
+    /// Labels of one piece of text, whatever its role. A long text is also
+    /// scored sentence by sentence, and each theme keeps the best of its
+    /// whole-text and sentence scores (then pillars follow their themes, as
+    /// in [`Model::decide`]).
+    pub fn labels(&self, text: &str, threshold: Option<f32>, evidence: bool) -> Vec<LabelHit> {
+        let mut words = Vec::new();
+        self.tokenizer.feature_words(text, &mut words);
+        let whole = self.model.vector_of(&words);
+        let mut scores = self.model.scores(&whole);
+        // Which sentence (index into `parts`) gave each label its score.
+        let mut from: Vec<Option<usize>> = vec![None; scores.len()];
+        let mut parts: Vec<(Vec<FeatureWord>, SparseVector)> = Vec::new();
+        let n_chars = text.chars().count();
+        if n_chars >= SENTENCE_SCORING_MIN_CHARS {
+            let span = TextSpan {
+                start: 0,
+                end: text.len(),
+                char_start: 0,
+                char_end: n_chars,
+            };
+            let sentences = segment::sentences(text, span);
+            if sentences.len() >= 2 {
+                let pillars = self.model.taxonomy.pillars.len();
+                for s in sentences {
+                    let sw: Vec<FeatureWord> = words
+                        .iter()
+                        .filter(|w| w.start >= s.start && w.end <= s.end)
+                        .cloned()
+                        .collect();
+                    if sw.is_empty() {
+                        continue;
+                    }
+                    let sv = self.model.vector_of(&sw);
+                    let ss = self.model.scores(&sv);
+                    for j in pillars..scores.len() {
+                        if ss[j] > scores[j] && ss[j] >= SENTENCE_MIN_SCORE {
+                            scores[j] = ss[j];
+                            from[j] = Some(parts.len());
+                        }
+                    }
+                    parts.push((sw, sv));
+                }
+            }
+        }
+        let hits = self.model.decide(&scores, threshold);
+        let evidence_of = |j: usize| -> Vec<Evidence> {
+            match from[j] {
+                Some(i) => self
+                    .model
+                    .evidence(&parts[i].0, &parts[i].1, j, EVIDENCE_TERMS),
+                None => self.model.evidence(&words, &whole, j, EVIDENCE_TERMS),
+            }
+        };
+        let taxonomy = &self.model.taxonomy;
+        hits.iter()
+            .map(|&(index, score)| {
+                let evidence = if !evidence {
+                    Vec::new()
+                } else if taxonomy.is_pillar(index) {
+                    // A pillar's evidence is its best theme's.
+                    hits.iter()
+                        .filter(|&&(j, _)| {
+                            !taxonomy.is_pillar(j) && taxonomy.pillar_index(j) == index
+                        })
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                        .map(|&(j, _)| evidence_of(j))
+                        .unwrap_or_default()
+                } else {
+                    evidence_of(index)
+                };
+                LabelHit {
+                    index,
+                    score,
+                    evidence,
+                }
+            })
             .collect()
     }
 
@@ -106,7 +195,7 @@ impl Tagger {
     pub fn predict(&self, text: &str) -> Vec<LabelHit> {
         match role::classify(text.trim()) {
             Role::Boilerplate => Vec::new(),
-            _ => self.labels(text, None),
+            _ => self.labels(text, None, false),
         }
     }
 
@@ -118,11 +207,17 @@ impl Tagger {
             body_chars: 0,
             label_chars: vec![0; n_labels],
         };
-        let spans: Vec<TaggedSpan> = segment::paragraphs(text)
+        let paragraphs = segment::paragraphs_with(text, options.line_mode);
+        let repeated = repeated_short_lines(text, &paragraphs);
+        let spans: Vec<TaggedSpan> = paragraphs
             .into_iter()
             .map(|para| {
                 let para_text = para.slice(text);
-                let role = role::classify(para_text);
+                let role = if repeated.contains(para_text) {
+                    Role::Boilerplate
+                } else {
+                    role::classify(para_text)
+                };
                 let labels = self.labels_for(para_text, role, options);
                 let sentences = if options.sentences {
                     segment::sentences(text, para)
@@ -159,7 +254,27 @@ impl Tagger {
         if role == Role::Boilerplate {
             Vec::new()
         } else {
-            self.labels(text, options.threshold)
+            self.labels(text, options.threshold, options.evidence)
         }
     }
+}
+
+/// Short paragraphs that occur more than once in a document: running
+/// headers and footers of a paginated export, repeated navigation. Headings
+/// with a section marker (一、) are never repeated verbatim in one document,
+/// so a repeat is page furniture.
+fn repeated_short_lines<'a>(
+    text: &'a str,
+    paragraphs: &[TextSpan],
+) -> std::collections::HashSet<&'a str> {
+    let mut seen = std::collections::HashMap::new();
+    for p in paragraphs {
+        if p.char_len() <= 40 {
+            *seen.entry(p.slice(text)).or_insert(0usize) += 1;
+        }
+    }
+    seen.into_iter()
+        .filter(|&(_, n)| n >= 2)
+        .map(|(t, _)| t)
+        .collect()
 }

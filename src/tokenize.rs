@@ -1,11 +1,9 @@
 //! Word segmentation: jieba-rs plus the domain dictionary, with offsets into
 //! the original text.
 //!
-//! Before jieba sees the text, every char is normalised one-for-one
-//! (full-width digits and letters to ASCII, ASCII letters to lowercase,
-//! ideographic space to a space). Because the mapping is char-for-char, a
-//! token's char offsets in the normalised text are its char offsets in the
-//! original, and the byte offsets are looked up from them.
+//! jieba sees the [`Normalized`] text (full-width folded, traditional
+//! converted to simplified, wrap newlines and spaces inside CJK text
+//! dropped); every token is mapped back to its exact range in the original.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -13,6 +11,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use jieba_rs::Jieba;
 use serde::{Deserialize, Serialize};
+
+use crate::normalize::{Normalized, normalize_str};
 
 /// One entry of the domain dictionary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,24 +113,6 @@ impl std::fmt::Debug for Tokenizer {
     }
 }
 
-/// Maps one char to the char jieba and the features see.
-pub fn normalize_char(c: char) -> char {
-    match c {
-        // Full-width ASCII variants (！ to ～) to ASCII.
-        '\u{FF01}'..='\u{FF5E}' => {
-            let ascii = char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c);
-            ascii.to_ascii_lowercase()
-        }
-        '\u{3000}' | '\u{00A0}' => ' ',
-        _ => c.to_ascii_lowercase(),
-    }
-}
-
-/// Normalises a whole string char by char.
-pub fn normalize_str(s: &str) -> String {
-    s.chars().map(normalize_char).collect()
-}
-
 impl Tokenizer {
     /// jieba's default dictionary plus `dict`.
     pub fn new(dict: &DomainDictionary) -> Self {
@@ -148,52 +130,103 @@ impl Tokenizer {
         self.domain.contains(word)
     }
 
-    /// Segments `text`; offsets point into `text`. Whitespace is skipped.
+    /// Segments `text`; offsets point into `text`. Whitespace is skipped; a
+    /// word broken by a wrap newline or spaced out (双 随 机) is one token
+    /// whose `word` contains that whitespace.
     pub fn tokens<'a>(&self, text: &'a str) -> Vec<Token<'a>> {
-        let mut normalized = String::with_capacity(text.len());
-        // Byte offset in `text` of every char, plus the end.
-        let mut byte_at: Vec<usize> = Vec::with_capacity(text.len() / 2 + 1);
-        for (b, c) in text.char_indices() {
-            byte_at.push(b);
-            normalized.push(normalize_char(c));
-        }
-        byte_at.push(text.len());
-
-        self.jieba
-            .cut(&normalized, true)
+        let normalized = Normalized::new(text);
+        let mut char_of_byte = CharCounter::new(text);
+        self.cut(&normalized)
             .into_iter()
-            .filter(|t| !t.word.chars().all(char::is_whitespace))
-            .map(|t| {
-                let (start, end) = (byte_at[t.start], byte_at[t.end]);
+            .map(|(s, e, word)| {
+                let (start, end) = normalized.original_range(s, e);
                 Token {
                     word: &text[start..end],
                     start,
                     end,
-                    char_start: t.start,
-                    char_end: t.end,
-                    in_domain_dict: self.domain.contains(t.word),
+                    char_start: char_of_byte.at(start),
+                    char_end: char_of_byte.at(end),
+                    in_domain_dict: self.domain.contains(word),
                 }
             })
             .collect()
     }
 
+    /// jieba over normalised text: `(char start, char end, word)` in
+    /// normalised chars, whitespace tokens dropped.
+    fn cut<'n>(&self, normalized: &'n Normalized) -> Vec<(usize, usize, &'n str)> {
+        self.jieba
+            .cut(&normalized.text, true)
+            .into_iter()
+            .filter(|t| !t.word.chars().all(char::is_whitespace))
+            .map(|t| (t.start, t.end, t.word))
+            .collect()
+    }
+
     /// Normalised words of `text` for features: punctuation dropped, numbers
-    /// folded to `#`, appended to `out`.
-    pub fn feature_words(&self, text: &str, out: &mut Vec<String>) {
-        let normalized = normalize_str(text);
-        for t in self.jieba.cut(&normalized, true) {
-            let w = t.word;
+    /// folded to `#`, appended to `out` with their byte range in `text`.
+    pub fn feature_words(&self, text: &str, out: &mut Vec<FeatureWord>) {
+        let normalized = Normalized::new(text);
+        for (s, e, w) in self.cut(&normalized) {
             if !w.chars().any(char::is_alphanumeric) {
                 continue;
             }
-            if w.chars()
+            let word = if w
+                .chars()
                 .all(|c| c.is_ascii_digit() || matches!(c, '.' | '%' | ','))
             {
-                out.push("#".to_string());
+                "#".to_string()
             } else {
-                out.push(w.to_string());
-            }
+                w.to_string()
+            };
+            let (start, end) = normalized.original_range(s, e);
+            out.push(FeatureWord {
+                in_domain_dict: self.domain.contains(w),
+                word,
+                start,
+                end,
+            });
         }
+    }
+}
+
+/// A normalised word for the features and where it is in the original.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureWord {
+    pub word: String,
+    /// Byte range in the original text.
+    pub start: usize,
+    pub end: usize,
+    /// The word is a domain-dictionary entry.
+    pub in_domain_dict: bool,
+}
+
+/// Char offsets of increasing byte offsets, counted incrementally.
+struct CharCounter<'a> {
+    text: &'a str,
+    byte: usize,
+    chars: usize,
+}
+
+impl<'a> CharCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            byte: 0,
+            chars: 0,
+        }
+    }
+
+    /// Char offset of byte offset `b` (a char boundary). Fast when called
+    /// with non-decreasing offsets.
+    fn at(&mut self, b: usize) -> usize {
+        if b < self.byte {
+            self.byte = 0;
+            self.chars = 0;
+        }
+        self.chars += self.text[self.byte..b].chars().count();
+        self.byte = b;
+        self.chars
     }
 }
 
@@ -253,11 +286,35 @@ mod tests {
     }
 
     #[test]
+    fn wrapped_spaced_and_traditional_words_are_whole() {
+        let tok = tokenizer();
+        let text = "推行互联网+\n监管和双 随 机一公开，實行一網通辦";
+        let tokens = tok.tokens(text);
+        let words: Vec<&str> = tokens.iter().map(|t| t.word).collect();
+        assert!(words.contains(&"互联网+\n监管"), "{words:?}");
+        assert!(words.contains(&"一網通辦"), "{words:?}");
+        let dict: Vec<&str> = tokens
+            .iter()
+            .filter(|t| t.in_domain_dict)
+            .map(|t| t.word)
+            .collect();
+        assert!(dict.contains(&"一網通辦"), "{dict:?}");
+        for t in &tokens {
+            assert_eq!(&text[t.start..t.end], t.word);
+            assert_eq!(text[..t.start].chars().count(), t.char_start);
+        }
+    }
+
+    #[test]
     fn feature_words_fold_numbers_and_drop_punctuation() {
         let tok = tokenizer();
         let mut out = Vec::new();
-        tok.feature_words("取消审批事项１２项。", &mut out);
-        assert!(out.contains(&"#".to_string()), "{out:?}");
-        assert!(!out.iter().any(|w| w == "。"));
+        let text = "取消审批事项１２项。";
+        tok.feature_words(text, &mut out);
+        assert!(
+            out.iter()
+                .any(|w| w.word == "#" && &text[w.start..w.end] == "１２")
+        );
+        assert!(!out.iter().any(|w| w.word == "。"));
     }
 }

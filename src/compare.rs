@@ -1,0 +1,318 @@
+//! Model selection: k-fold cross-validation of candidate approaches and
+//! feature sets on the training split (`fgf compare`).
+//!
+//! Every candidate sees the same folds, builds its vocabulary on the fold's
+//! training part only, and is scored the same way: per-label thresholds
+//! are cross-fitted (for the samples of one fold they are tuned on the
+//! out-of-fold scores of the other folds), then a pillar is returned when
+//! one of its themes is, as the service does. The frozen test split is not
+//! touched here.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use linfa::DatasetBase;
+use linfa::traits::Fit;
+use linfa_bayes::{MultinomialNbParams, NaiveBayes};
+use ndarray::Array1;
+
+use crate::features::{FeatureParams, FeatureSpace, SparseVector};
+use crate::metrics::Evaluation;
+use crate::model::{TrainParams, best_threshold, dense, fit_all, margins, sigmoid};
+use crate::taxonomy::Taxonomy;
+use crate::tokenize::FeatureWord;
+
+/// A learning approach built from linfa estimators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approach {
+    /// One binary `linfa_logistic::LogisticRegression` per label (the
+    /// service's model).
+    LogisticOneVsRest,
+    /// One binary `linfa_bayes::MultinomialNb` per label; the probability
+    /// of the label is the softmax of the two joint log-likelihoods, taken
+    /// as `sigmoid(jll_yes - jll_no)` so it cannot overflow.
+    NaiveBayesOneVsRest,
+    /// Logistic regression for the three pillars, then for each pillar a
+    /// logistic regression per theme trained only on that pillar's samples;
+    /// `P(theme) = P(pillar) * P(theme | pillar)`.
+    TwoStageLogistic,
+}
+
+impl Approach {
+    pub fn all() -> [Approach; 3] {
+        [
+            Approach::LogisticOneVsRest,
+            Approach::NaiveBayesOneVsRest,
+            Approach::TwoStageLogistic,
+        ]
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Approach::LogisticOneVsRest => "one-vs-rest logistic regression",
+            Approach::NaiveBayesOneVsRest => "one-vs-rest multinomial naive Bayes",
+            Approach::TwoStageLogistic => "two-stage pillar-then-theme logistic",
+        }
+    }
+}
+
+/// A named way of building terms.
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureSet {
+    pub name: &'static str,
+    pub params: FeatureParams,
+}
+
+/// The feature sets compared: words; + word bigrams; + CJK char bigrams;
+/// + domain-dictionary hits.
+pub fn feature_sets(max_features: usize) -> Vec<FeatureSet> {
+    let base = FeatureParams {
+        word_bigrams: false,
+        char_bigrams: false,
+        dict_hits: false,
+        min_df: 2,
+        max_features,
+    };
+    vec![
+        FeatureSet {
+            name: "words",
+            params: base,
+        },
+        FeatureSet {
+            name: "words + word bigrams",
+            params: FeatureParams {
+                word_bigrams: true,
+                ..base
+            },
+        },
+        FeatureSet {
+            name: "words + word bigrams + char bigrams",
+            params: FeatureParams {
+                word_bigrams: true,
+                char_bigrams: true,
+                ..base
+            },
+        },
+        FeatureSet {
+            name: "words + bigrams + char bigrams + dictionary hits",
+            params: FeatureParams {
+                word_bigrams: true,
+                char_bigrams: true,
+                dict_hits: true,
+                ..base
+            },
+        },
+    ]
+}
+
+/// Cross-validated scores of one candidate.
+#[derive(Debug, Clone)]
+pub struct CvResult {
+    pub approach: Approach,
+    pub features: &'static str,
+    pub evaluation: Evaluation,
+    pub seconds: f64,
+}
+
+/// Label probabilities of held-out vectors after fitting on `fit`.
+fn fold_scores(
+    approach: Approach,
+    params: &TrainParams,
+    taxonomy: &Taxonomy,
+    n_features: usize,
+    fit: &[(&SparseVector, &Vec<bool>)],
+    held: &[&SparseVector],
+) -> Result<Vec<Vec<f32>>> {
+    let n_labels = taxonomy.len();
+    let fit_vectors: Vec<SparseVector> = fit.iter().map(|(v, _)| (*v).clone()).collect();
+    let fit_gold: Vec<Vec<bool>> = fit.iter().map(|(_, g)| (*g).clone()).collect();
+    let x = dense(&fit_vectors, n_features);
+    match approach {
+        Approach::LogisticOneVsRest => {
+            let fitted = fit_all(params, x.view(), &fit_gold, n_labels)?;
+            Ok(held
+                .iter()
+                .map(|v| margins(&fitted, v).into_iter().map(sigmoid).collect())
+                .collect())
+        }
+        Approach::NaiveBayesOneVsRest => {
+            let held_vectors: Vec<SparseVector> = held.iter().map(|v| (*v).clone()).collect();
+            let xh = dense(&held_vectors, n_features);
+            let mut out = vec![vec![0.0f32; n_labels]; held.len()];
+            for j in 0..n_labels {
+                let y: Array1<usize> = fit_gold.iter().map(|g| usize::from(g[j])).collect();
+                let positives = y.iter().filter(|&&c| c == 1).count();
+                if positives == 0 || positives == y.len() {
+                    let p = if positives == 0 { 0.0 } else { 1.0 };
+                    out.iter_mut().for_each(|row| row[j] = p);
+                    continue;
+                }
+                let dataset = DatasetBase::new(x.view(), y);
+                let nb = MultinomialNbParams::new()
+                    .alpha(0.1f32)
+                    .fit(&dataset)
+                    .context("fitting multinomial naive Bayes")?;
+                let jll = nb.joint_log_likelihood(xh.view());
+                let (yes, no) = (&jll[&1usize], &jll[&0usize]);
+                for (i, row) in out.iter_mut().enumerate() {
+                    row[j] = sigmoid(yes[i] - no[i]);
+                }
+            }
+            Ok(out)
+        }
+        Approach::TwoStageLogistic => {
+            let n_pillars = taxonomy.pillars.len();
+            let pillar_gold: Vec<Vec<bool>> =
+                fit_gold.iter().map(|g| g[..n_pillars].to_vec()).collect();
+            let pillars = fit_all(params, x.view(), &pillar_gold, n_pillars)?;
+            let mut out: Vec<Vec<f32>> = held
+                .iter()
+                .map(|v| {
+                    let mut row = vec![0.0f32; n_labels];
+                    for (j, m) in margins(&pillars, v).into_iter().enumerate() {
+                        row[j] = sigmoid(m);
+                    }
+                    row
+                })
+                .collect();
+            for p in 0..n_pillars {
+                let themes: Vec<usize> = (n_pillars..n_labels)
+                    .filter(|&j| taxonomy.pillar_index(j) == p)
+                    .collect();
+                let rows: Vec<usize> = (0..fit.len()).filter(|&i| fit_gold[i][p]).collect();
+                if rows.is_empty() {
+                    continue;
+                }
+                let sub_vectors: Vec<SparseVector> =
+                    rows.iter().map(|&i| fit_vectors[i].clone()).collect();
+                let sub_gold: Vec<Vec<bool>> = rows
+                    .iter()
+                    .map(|&i| themes.iter().map(|&j| fit_gold[i][j]).collect())
+                    .collect();
+                let xs = dense(&sub_vectors, n_features);
+                let fitted = fit_all(params, xs.view(), &sub_gold, themes.len())?;
+                for (row, v) in out.iter_mut().zip(held) {
+                    let pillar_p = row[p];
+                    for (k, m) in margins(&fitted, v).into_iter().enumerate() {
+                        row[themes[k]] = pillar_p * sigmoid(m);
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// k-fold cross-validation of one candidate on segmented training samples.
+pub fn cross_validate(
+    approach: Approach,
+    features: &FeatureSet,
+    params: &TrainParams,
+    taxonomy: &Taxonomy,
+    words: &[Vec<FeatureWord>],
+    gold: &[Vec<bool>],
+    folds: usize,
+) -> Result<CvResult> {
+    let started = Instant::now();
+    let n = words.len();
+    let n_labels = taxonomy.len();
+    let terms: Vec<Vec<String>> = words.iter().map(|w| features.params.terms(w)).collect();
+    let mut oof = vec![vec![0.0f32; n_labels]; n];
+    for fold in 0..folds {
+        let (fit_rows, held_rows): (Vec<usize>, Vec<usize>) =
+            (0..n).partition(|i| i % folds != fold);
+        let fit_terms: Vec<Vec<String>> = fit_rows.iter().map(|&i| terms[i].clone()).collect();
+        let space = FeatureSpace::fit(features.params, &fit_terms)?;
+        let vectors: Vec<SparseVector> = terms.iter().map(|t| space.transform(t)).collect();
+        let fit: Vec<(&SparseVector, &Vec<bool>)> =
+            fit_rows.iter().map(|&i| (&vectors[i], &gold[i])).collect();
+        let held: Vec<&SparseVector> = held_rows.iter().map(|&i| &vectors[i]).collect();
+        let scores = fold_scores(approach, params, taxonomy, space.len(), &fit, &held)?;
+        for (&i, s) in held_rows.iter().zip(scores) {
+            oof[i] = s;
+        }
+    }
+    // Cross-fitted thresholds, then pillars follow their themes.
+    let n_pillars = taxonomy.pillars.len();
+    let mut predicted = vec![vec![false; n_labels]; n];
+    for fold in 0..folds {
+        let others: Vec<usize> = (0..n).filter(|i| i % folds != fold).collect();
+        for j in n_pillars..n_labels {
+            let s: Vec<f32> = others.iter().map(|&i| oof[i][j]).collect();
+            let g: Vec<bool> = others.iter().map(|&i| gold[i][j]).collect();
+            let t = best_threshold(&s, &g, params.default_threshold);
+            for i in (0..n).filter(|i| i % folds == fold) {
+                if oof[i][j] >= t {
+                    predicted[i][j] = true;
+                    predicted[i][taxonomy.pillar_index(j)] = true;
+                }
+            }
+        }
+    }
+    Ok(CvResult {
+        approach,
+        features: features.name,
+        evaluation: Evaluation::new(taxonomy, gold, &predicted),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// A markdown table of results, best theme macro-F1 first.
+pub fn markdown_table(results: &[CvResult]) -> String {
+    let mut sorted: Vec<&CvResult> = results.iter().collect();
+    sorted.sort_by(|a, b| {
+        b.evaluation
+            .theme_macro
+            .f1
+            .total_cmp(&a.evaluation.theme_macro.f1)
+    });
+    let mut out = String::from(
+        "| approach | features | pillar micro-F1 | pillar macro-F1 | theme micro-F1 | theme macro-F1 | seconds |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in sorted {
+        let e = &r.evaluation;
+        out.push_str(&format!(
+            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} |\n",
+            r.approach.name(),
+            r.features,
+            e.pillar_micro.f1,
+            e.pillar_macro.f1,
+            e.theme_micro.f1,
+            e.theme_macro.f1,
+            r.seconds
+        ));
+    }
+    out
+}
+
+/// The `models/REPORT.md` text: how the comparison was run, the table, and
+/// the best candidate by cross-validated theme macro-F1 with its per-label
+/// scores.
+pub fn report(results: &[CvResult], folds: usize, samples: usize, fingerprint: &str) -> String {
+    let mut out = String::from("# Model comparison\n\n");
+    out.push_str(&format!(
+        "Written by `fgf compare --folds {folds}`: {folds}-fold cross-validation on the \
+         {samples} samples of the training split (corpus {}). The frozen test split is not \
+         used. Each fold builds its own vocabulary (at most 8,000 terms, min_df 2, sublinear \
+         TF-IDF, L2) from its training part; per-label thresholds are cross-fitted (tuned on \
+         the other folds' out-of-fold scores); a pillar is returned when one of its themes \
+         is. Long paragraphs are scored whole here (the service also scores their sentences).\n\n",
+        &fingerprint[..fingerprint.len().min(12)]
+    ));
+    out.push_str(&markdown_table(results));
+    if let Some(best) = results.iter().max_by(|a, b| {
+        a.evaluation
+            .theme_macro
+            .f1
+            .total_cmp(&b.evaluation.theme_macro.f1)
+    }) {
+        out.push_str(&format!(
+            "\nBest by cross-validated theme macro-F1: **{}** with **{}**.\n\n\
+             Its cross-validated per-label scores:\n\n```\n{}```\n",
+            best.approach.name(),
+            best.features,
+            best.evaluation.to_table()
+        ));
+    }
+    out
+}
