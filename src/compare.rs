@@ -18,7 +18,7 @@ use ndarray::Array1;
 
 use crate::features::{FeatureParams, FeatureSpace, SparseVector};
 use crate::metrics::Evaluation;
-use crate::model::{TrainParams, best_threshold, dense, fit_all, margins, sigmoid};
+use crate::model::{TrainParams, cross_fitted_evaluation, dense, fit_all, margins, sigmoid};
 use crate::taxonomy::Taxonomy;
 use crate::tokenize::FeatureWord;
 
@@ -211,6 +211,7 @@ pub fn cross_validate(
     taxonomy: &Taxonomy,
     words: &[Vec<FeatureWord>],
     gold: &[Vec<bool>],
+    boilerplate: &[bool],
     folds: usize,
 ) -> Result<CvResult> {
     let started = Instant::now();
@@ -232,27 +233,17 @@ pub fn cross_validate(
             oof[i] = s;
         }
     }
-    // Cross-fitted thresholds, then pillars follow their themes.
-    let n_pillars = taxonomy.pillars.len();
-    let mut predicted = vec![vec![false; n_labels]; n];
-    for fold in 0..folds {
-        let others: Vec<usize> = (0..n).filter(|i| i % folds != fold).collect();
-        for j in n_pillars..n_labels {
-            let s: Vec<f32> = others.iter().map(|&i| oof[i][j]).collect();
-            let g: Vec<bool> = others.iter().map(|&i| gold[i][j]).collect();
-            let t = best_threshold(&s, &g, params.default_threshold);
-            for i in (0..n).filter(|i| i % folds == fold) {
-                if oof[i][j] >= t {
-                    predicted[i][j] = true;
-                    predicted[i][taxonomy.pillar_index(j)] = true;
-                }
-            }
-        }
-    }
     Ok(CvResult {
         approach,
         features: features.name,
-        evaluation: Evaluation::new(taxonomy, gold, &predicted),
+        evaluation: cross_fitted_evaluation(
+            taxonomy,
+            &oof,
+            gold,
+            boilerplate,
+            folds,
+            params.default_threshold,
+        ),
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -347,6 +347,13 @@ fn run(cli: Cli) -> Result<()> {
                 })
                 .collect();
             let gold = fgf_tagger::model::gold_labels(&taxonomy, &corpus.train);
+            let boilerplate: Vec<bool> = corpus
+                .train
+                .iter()
+                .map(|s| {
+                    fgf_tagger::role::classify(s.text.trim()) == fgf_tagger::role::Role::Boilerplate
+                })
+                .collect();
             let mut results = Vec::new();
             for approach in compare::Approach::all() {
                 let key = match approach {
@@ -365,7 +372,14 @@ fn run(cli: Cli) -> Result<()> {
                         continue;
                     }
                     let r = compare::cross_validate(
-                        approach, set, &params, &taxonomy, &words, &gold, folds,
+                        approach,
+                        set,
+                        &params,
+                        &taxonomy,
+                        &words,
+                        &gold,
+                        &boilerplate,
+                        folds,
                     )?;
                     eprintln!(
                         "{:<40} {:<50} theme macro-F1 {:.3}  ({:.0} s)",

@@ -140,6 +140,11 @@ pub struct Model {
     pub train_support: Vec<usize>,
     /// Scores on the frozen test split (filled in by `fgf train`).
     pub test: Option<Evaluation>,
+    /// k-fold cross-validated scores on the training split, from the same
+    /// out-of-fold scores that calibrate the model (thresholds cross-fitted:
+    /// each fold's are tuned on the other folds).
+    #[serde(default)]
+    pub cv: Option<Evaluation>,
 }
 
 /// A term that raised a label's score, and where its words are.
@@ -331,6 +336,46 @@ pub(crate) fn best_threshold(scores: &[f32], gold: &[bool], default: f32) -> f32
     best.1
 }
 
+/// Scores of out-of-fold probabilities (`oof`, rows of samples) with
+/// thresholds cross-fitted over `folds` folds (`i % folds`): each fold's
+/// theme thresholds are tuned on the other folds; pillars follow their
+/// themes. Boilerplate samples (`boilerplate[i]`) get no labels, as in the
+/// service; role accuracy is left to the caller.
+pub(crate) fn cross_fitted_evaluation(
+    taxonomy: &Taxonomy,
+    oof: &[Vec<f32>],
+    gold: &[Vec<bool>],
+    boilerplate: &[bool],
+    folds: usize,
+    default: f32,
+) -> Evaluation {
+    let n = oof.len();
+    let n_labels = taxonomy.len();
+    let n_pillars = taxonomy.pillars.len();
+    let mut predicted = vec![vec![false; n_labels]; n];
+    for fold in 0..folds {
+        let others: Vec<usize> = (0..n).filter(|i| i % folds != fold).collect();
+        for j in n_pillars..n_labels {
+            let s: Vec<f32> = others.iter().map(|&i| oof[i][j]).collect();
+            let g: Vec<bool> = others.iter().map(|&i| gold[i][j]).collect();
+            let t = best_threshold(&s, &g, default);
+            for i in (0..n).filter(|i| i % folds == fold) {
+                if oof[i][j] >= t && !boilerplate[i] {
+                    predicted[i][j] = true;
+                    predicted[i][taxonomy.pillar_index(j)] = true;
+                }
+            }
+        }
+    }
+    let mut evaluation = Evaluation::new(taxonomy, gold, &predicted);
+    evaluation.boilerplate_labeled = predicted
+        .iter()
+        .zip(boilerplate)
+        .filter(|(p, b)| **b && p.iter().any(|&x| x))
+        .count();
+    evaluation
+}
+
 impl ValidTrainParams {
     pub fn params(&self) -> &TrainParams {
         &self.0
@@ -358,12 +403,32 @@ impl ValidTrainParams {
         let gold = gold_labels(taxonomy, train);
         let n_labels = taxonomy.len();
 
-        let (calibration, thresholds) = if params.threshold_folds >= 2 {
-            self.calibrate(&space, &vectors, &gold, n_labels)?
+        let (calibration, thresholds, cv) = if params.threshold_folds >= 2 {
+            let (calibration, thresholds, oof) =
+                self.calibrate(&space, &vectors, &gold, n_labels)?;
+            let boilerplate: Vec<bool> = train
+                .iter()
+                .map(|s| crate::role::classify(s.text.trim()) == crate::role::Role::Boilerplate)
+                .collect();
+            let mut cv = cross_fitted_evaluation(
+                taxonomy,
+                &oof,
+                &gold,
+                &boilerplate,
+                params.threshold_folds,
+                params.default_threshold,
+            );
+            let roles_right = train
+                .iter()
+                .filter(|s| crate::role::classify(s.text.trim()) == s.role)
+                .count();
+            cv.role_accuracy = roles_right as f64 / train.len() as f64;
+            (calibration, thresholds, Some(cv))
         } else {
             (
                 vec![Calibration::IDENTITY; n_labels],
                 vec![params.default_threshold; n_labels],
+                None,
             )
         };
 
@@ -395,6 +460,7 @@ impl ValidTrainParams {
             thresholds,
             train_support,
             test: None,
+            cv,
         })
     }
 
@@ -406,7 +472,7 @@ impl ValidTrainParams {
         vectors: &[SparseVector],
         gold: &[Vec<bool>],
         n_labels: usize,
-    ) -> Result<(Vec<Calibration>, Vec<f32>)> {
+    ) -> Result<(Vec<Calibration>, Vec<f32>, Vec<Vec<f32>>)> {
         let params = &self.0;
         let k = params.threshold_folds;
         let mut oof = vec![vec![0.0f32; n_labels]; vectors.len()];
@@ -430,9 +496,12 @@ impl ValidTrainParams {
             let c = Calibration::fit(&m, &g)?;
             let p: Vec<f32> = m.iter().map(|&z| c.probability(z)).collect();
             thresholds.push(best_threshold(&p, &g, params.default_threshold));
+            for (row, p) in oof.iter_mut().zip(p) {
+                row[j] = p;
+            }
             calibration.push(c);
         }
-        Ok((calibration, thresholds))
+        Ok((calibration, thresholds, oof))
     }
 }
 

@@ -211,7 +211,15 @@ pub fn report(model: &Model, evaluation: &Evaluation) -> String {
         model.dictionary.len(),
         model.corpus_fingerprint,
     );
+    out.push_str("frozen test split\n");
     out.push_str(&evaluation.to_table());
+    if let Some(cv) = &model.cv {
+        out.push_str(&format!(
+            "\n{}-fold cross-validation on the training split (out-of-fold, thresholds cross-fitted)\n",
+            model.params.threshold_folds
+        ));
+        out.push_str(&cv.to_table());
+    }
     out.push_str("\nthresholds:");
     for (label, t) in model.taxonomy.labels().zip(&model.thresholds) {
         out.push_str(&format!(" {}={t:.3}", label.code));

@@ -163,6 +163,12 @@ async fn bad_requests_get_invalid_argument_with_a_useful_message() {
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().contains("granularity"), "{}", err.message());
 
+    let mut bad_mode = request("m", "正文。");
+    bad_mode.line_mode = 9;
+    let err = client.tag(bad_mode).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("line_mode"), "{}", err.message());
+
     for threshold in [1.5, -0.1, f32::NAN] {
         let mut req = request("t", "正文。");
         req.threshold = threshold;
@@ -434,4 +440,102 @@ async fn malformed_protobuf_is_refused_and_the_server_keeps_serving() {
     let mut client = server.client().await;
     let resp = client.tag(request("ok", "推行告知承诺制。")).await.unwrap();
     assert_eq!(resp.into_inner().spans.len(), 1);
+}
+
+/// A reply hard-wrapped at 16 CJK chars per line, as copied out of a PDF,
+/// with a page break in the middle of the second paragraph.
+const WRAPPED: &str = "二、关于加强事中事后监管\n\
+我县全面推行部门联合“双随机\n\
+、一公开”监管，制定跨部门联合\n\
+抽查计划，2023年开展联合抽查\n\
+92次，结果全部公示。\n\
+依托“互联网+监管”系统归集监管\n\
+- 2 -\n\
+行为数据，对高风险企业开展风险\n\
+预警，实施信用分级分类监管，对\n\
+失信主体依法实施联合惩戒。\n";
+
+#[tokio::test]
+async fn hard_wrapped_text_is_rejoined_unless_lines_are_asked_for() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+
+    let resp = client
+        .tag(request("w", WRAPPED))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_offsets(WRAPPED, &resp.spans);
+    let texts: Vec<&str> = resp.spans.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(texts.len(), 5, "{texts:#?}");
+    assert_eq!(resp.spans[0].role(), Role::Heading);
+    let first = &resp.spans[1];
+    assert!(first.text.contains("双随机\n、一公开"), "{first:?}");
+    assert!(
+        codes(&first.themes).contains(&"guan.random_inspection"),
+        "{first:?}"
+    );
+    assert_eq!(resp.spans[3].text, "- 2 -");
+    assert_eq!(resp.spans[3].role(), Role::Boilerplate);
+    assert!(
+        codes(&resp.spans[4].themes).contains(&"guan.credit"),
+        "{:?}",
+        resp.spans[4]
+    );
+
+    let mut lines = request("l", WRAPPED);
+    lines.line_mode = pb::LineMode::Lines as i32;
+    let resp = client.tag(lines).await.unwrap().into_inner();
+    assert_offsets(WRAPPED, &resp.spans);
+    assert_eq!(resp.spans.len(), WRAPPED.lines().count());
+}
+
+#[tokio::test]
+async fn evidence_points_at_the_words_that_raised_each_label() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let text = "县行政审批局实行“一枚印章管审批”，划转部门审批事项187项。\n推行部门联合双随机一公开抽查，结果及时公示。";
+    let mut req = request("e", text);
+    req.include_evidence = true;
+    let resp = client.tag(req).await.unwrap().into_inner();
+    let mut seen = 0;
+    for span in &resp.spans {
+        for label in span.themes.iter().chain(&span.pillars) {
+            assert!(!label.evidence.is_empty(), "{label:?}");
+            for e in &label.evidence {
+                assert!(e.weight > 0.0);
+                assert!(e.start >= span.start && e.end <= span.end);
+                let (s, t) = (e.start as usize, e.end as usize);
+                assert!(text.is_char_boundary(s) && text.is_char_boundary(t));
+                assert_eq!(text[..s].chars().count(), e.char_start as usize);
+                assert_eq!(text[..t].chars().count(), e.char_end as usize);
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 4);
+    let centralization = resp.spans[0]
+        .themes
+        .iter()
+        .find(|l| l.code == "fang.centralization")
+        .expect("fang.centralization");
+    let words: Vec<&str> = centralization
+        .evidence
+        .iter()
+        .map(|e| &text[e.start as usize..e.end as usize])
+        .collect();
+    assert!(
+        words
+            .iter()
+            .any(|w| w.contains("印章") || w.contains("审批局")),
+        "{words:?}"
+    );
+
+    // Without the flag, no evidence.
+    let resp = client.tag(request("n", text)).await.unwrap().into_inner();
+    assert!(
+        resp.spans
+            .iter()
+            .all(|s| s.themes.iter().all(|l| l.evidence.is_empty()))
+    );
 }
