@@ -203,17 +203,32 @@ fn fold_scores(
     }
 }
 
+/// The training samples, segmented once for every candidate.
+#[derive(Debug, Clone, Copy)]
+pub struct CvData<'a> {
+    pub taxonomy: &'a Taxonomy,
+    /// Feature words of each sample.
+    pub words: &'a [Vec<FeatureWord>],
+    /// Gold label rows.
+    pub gold: &'a [Vec<bool>],
+    /// Samples the role rules call boilerplate (never labeled).
+    pub boilerplate: &'a [bool],
+}
+
 /// k-fold cross-validation of one candidate on segmented training samples.
 pub fn cross_validate(
     approach: Approach,
     features: &FeatureSet,
     params: &TrainParams,
-    taxonomy: &Taxonomy,
-    words: &[Vec<FeatureWord>],
-    gold: &[Vec<bool>],
-    boilerplate: &[bool],
+    data: CvData<'_>,
     folds: usize,
 ) -> Result<CvResult> {
+    let CvData {
+        taxonomy,
+        words,
+        gold,
+        boilerplate,
+    } = data;
     let started = Instant::now();
     let n = words.len();
     let n_labels = taxonomy.len();

@@ -375,10 +375,12 @@ fn run(cli: Cli) -> Result<()> {
                         approach,
                         set,
                         &params,
-                        &taxonomy,
-                        &words,
-                        &gold,
-                        &boilerplate,
+                        compare::CvData {
+                            taxonomy: &taxonomy,
+                            words: &words,
+                            gold: &gold,
+                            boilerplate: &boilerplate,
+                        },
                         folds,
                     )?;
                     eprintln!(

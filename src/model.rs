@@ -336,6 +336,14 @@ pub(crate) fn best_threshold(scores: &[f32], gold: &[bool], default: f32) -> f32
     best.1
 }
 
+/// What k-fold calibration yields: per-label calibration and thresholds,
+/// and the calibrated out-of-fold probabilities (one row per sample).
+struct Calibrated {
+    calibration: Vec<Calibration>,
+    thresholds: Vec<f32>,
+    oof: Vec<Vec<f32>>,
+}
+
 /// Scores of out-of-fold probabilities (`oof`, rows of samples) with
 /// thresholds cross-fitted over `folds` folds (`i % folds`): each fold's
 /// theme thresholds are tuned on the other folds; pillars follow their
@@ -472,7 +480,7 @@ impl ValidTrainParams {
         vectors: &[SparseVector],
         gold: &[Vec<bool>],
         n_labels: usize,
-    ) -> Result<(Vec<Calibration>, Vec<f32>, Vec<Vec<f32>>)> {
+    ) -> Result<Calibrated> {
         let params = &self.0;
         let k = params.threshold_folds;
         let mut oof = vec![vec![0.0f32; n_labels]; vectors.len()];
@@ -501,7 +509,11 @@ impl ValidTrainParams {
             }
             calibration.push(c);
         }
-        Ok((calibration, thresholds, oof))
+        Ok(Calibrated {
+            calibration,
+            thresholds,
+            oof,
+        })
     }
 }
 
