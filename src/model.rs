@@ -412,8 +412,11 @@ impl ValidTrainParams {
         let n_labels = taxonomy.len();
 
         let (calibration, thresholds, cv) = if params.threshold_folds >= 2 {
-            let (calibration, thresholds, oof) =
-                self.calibrate(&space, &vectors, &gold, n_labels)?;
+            let Calibrated {
+                calibration,
+                thresholds,
+                oof,
+            } = self.calibrate(&space, &vectors, &gold, n_labels)?;
             let boilerplate: Vec<bool> = train
                 .iter()
                 .map(|s| crate::role::classify(s.text.trim()) == crate::role::Role::Boilerplate)
