@@ -123,6 +123,15 @@ const METADATA_FIELDS: &[&str] = &[
     "点击数",
     "浏览量",
     "签发人",
+    "经办人",
+    "课题负责人",
+    "课题组成员",
+    "课题组长",
+    "执笔",
+    "执笔人",
+    "承办人",
+    "印数",
+    "共印",
     "体裁分类",
     "组配分类",
     "是否公开",
@@ -210,8 +219,16 @@ const ORG_SUFFIXES: &[&str] = &[
     "公司",
 ];
 
-/// Decides the role of one paragraph (already trimmed).
+/// Decides the role of one paragraph (already trimmed). Traditional script
+/// is read as simplified, so the same rules hold for both.
 pub fn classify(paragraph: &str) -> Role {
+    let simplified;
+    let paragraph = if paragraph.is_ascii() {
+        paragraph
+    } else {
+        simplified = simplet2s::convert(paragraph);
+        simplified.as_str()
+    };
     if is_boilerplate(paragraph) {
         Role::Boilerplate
     } else if is_heading(paragraph) {
@@ -253,6 +270,15 @@ fn is_boilerplate(p: &str) -> bool {
     if is_breadcrumb(p) {
         return true;
     }
+    // A long footer: copyright, address, phone and record numbers on one line.
+    if ["版权所有", "ICP备", "icp备", "网站标识码", "公网安备"]
+        .iter()
+        .any(|j| p.contains(j))
+        && !p.contains('。')
+        && len <= 250
+    {
+        return true;
+    }
     // Field names are often spaced out: "索 引 号", "联 系 人".
     let q: String = strip_bullet(p)
         .chars()
@@ -279,6 +305,13 @@ fn is_boilerplate(p: &str) -> bool {
     if len <= 30 && p.ends_with("文件") && !has_sentence_punct(p) && !p.contains("关于") {
         return true;
     }
+    // A table-of-contents line: "第三部分 下一步工作打算 ……………… 15".
+    if (p.contains("……") || p.contains("...."))
+        && p.trim_end().ends_with(|c: char| c.is_ascii_digit())
+        && len <= 80
+    {
+        return true;
+    }
     if is_date_line(p) || is_doc_number_line(p) || is_page_marker(p) {
         return true;
     }
@@ -299,7 +332,11 @@ fn is_boilerplate(p: &str) -> bool {
     if len <= 40 && !has_sentence_punct(p) && ends_with_date(p) {
         return true;
     }
-    // Signature: an organisation name alone on its line.
+    // Signature: an organisation name alone on its line, perhaps "（代章）".
+    let p = p
+        .trim_end_matches("（代章）")
+        .trim_end_matches("(代章)")
+        .trim_end_matches("（盖章）");
     if len <= 30
         && !has_sentence_punct(p)
         && !p.contains(['：', ':', '、'])

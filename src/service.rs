@@ -383,6 +383,11 @@ pub fn model_info(tagger: &Tagger, limits: &Limits) -> pb::ModelInfo {
             threshold: model.thresholds[j],
             train_support: model.train_support[j] as u32,
             test: test.and_then(|e| e.label(&label.code)).map(metrics_to_pb),
+            cross_validation: model
+                .cv
+                .as_ref()
+                .and_then(|e| e.label(&label.code))
+                .map(metrics_to_pb),
         })
         .collect();
     pb::ModelInfo {

@@ -271,6 +271,8 @@ async fn model_info_describes_the_taxonomy_and_scores() {
         assert!(l.threshold > 0.0 && l.threshold < 1.0);
         assert!(l.train_support > 0, "{} has no training samples", l.code);
         assert!(l.test.is_some());
+        let cv = l.cross_validation.expect("cross-validated scores");
+        assert!(cv.support > 0 && cv.f1 > 0.5, "{}: {cv:?}", l.code);
         assert_eq!(l.pillar.is_empty(), !l.code.contains('.'));
     }
     assert!(info.train_samples > info.test_samples && info.test_samples > 0);

@@ -219,6 +219,9 @@ fn document() -> impl Strategy<Value = String> {
         Just("2019 年 6 月".to_string()),
         Just("😀".to_string()),
         Just("\u{200B}".to_string()),
+        Just("\u{FFFD}锟斤拷â€œ".to_string()),
+        Just("審批服務".to_string()),
+        Just("２０２１年ＡＰＰ".to_string()),
         "[a-z0-9 ]{0,6}",
         "[\u{4e00}-\u{4e80}]{1,20}",
     ];

@@ -33,11 +33,14 @@ fn frozen_test_split_scores_clear_the_floors() {
     let (_, _, corpus) = train::load_inputs(&dir).unwrap();
     let e = train::evaluate(&tagger, &corpus.test);
     // Floors that catch a broken model; the targets are in the report.
-    assert!(e.pillar_micro.f1 >= 0.85, "{}", e.to_table());
-    assert!(e.theme_micro.f1 >= 0.70, "{}", e.to_table());
-    assert!(e.theme_macro.f1 >= 0.60, "{}", e.to_table());
+    assert!(e.pillar_micro.f1 >= 0.90, "{}", e.to_table());
+    assert!(e.theme_micro.f1 >= 0.85, "{}", e.to_table());
+    assert!(e.theme_macro.f1 >= 0.82, "{}", e.to_table());
     assert_eq!(e.boilerplate_labeled, 0, "{}", e.to_table());
-    assert!(e.role_accuracy >= 0.85, "{}", e.to_table());
+    assert!(e.role_accuracy >= 0.95, "{}", e.to_table());
+    // Cross-validation on the training split is in the model and report.
+    let cv = tagger.model().cv.as_ref().expect("cross-validated scores");
+    assert!(cv.theme_macro.f1 >= 0.82, "{}", cv.to_table());
     // And they are the scores the model file and the report claim.
     assert_eq!(Some(&e), tagger.model().test.as_ref());
     let report = std::fs::read_to_string(dir.report()).unwrap();
@@ -45,6 +48,82 @@ fn frozen_test_split_scores_clear_the_floors() {
         report.contains(&e.to_table()),
         "models/test_report.txt is stale"
     );
+}
+
+#[test]
+fn traditional_script_is_tagged_as_well_as_simplified() {
+    let (dir, tagger) = committed();
+    let (_, _, corpus) = train::load_inputs(&dir).unwrap();
+    let traditional: Vec<_> = corpus
+        .test
+        .iter()
+        .filter(|s| simplet2s::convert(&s.text) != s.text && !s.themes.is_empty())
+        .cloned()
+        .collect();
+    assert!(
+        traditional.len() >= 15,
+        "only {} samples",
+        traditional.len()
+    );
+    let e = train::evaluate(&tagger, &traditional);
+    assert!(e.theme_micro.f1 >= 0.80, "{}", e.to_table());
+}
+
+/// A long work-summary paragraph (about 1,500 chars) in which random
+/// inspections, credit supervision and 互联网+监管 each take one sentence
+/// among general reporting on other matters.
+fn long_paragraph() -> String {
+    [
+        "今年以来，全县上下坚持以新发展理念为引领，认真贯彻落实上级决策部署，把优化营商环境作为推动高质量发展的重要抓手。",
+        "县委常委会、县政府常务会议先后八次专题研究相关工作，主要负责同志多次深入企业和项目一线调研，协调解决难点问题。",
+        "全面推行部门联合“双随机、一公开”监管，制定年度跨部门联合抽查计划，随机抽取检查对象和执法检查人员，抽查结果全部向社会公示。",
+        "各乡镇、各部门按照职责分工，细化工作方案，建立任务台账，实行清单化管理、项目化推进，确保各项任务落地见效。",
+        "全县地区生产总值同比增长百分之六点二，规模以上工业增加值增长百分之七点五，固定资产投资保持平稳增长。",
+        "我们坚持问题导向，组织开展作风建设专项行动，对工作中推诿扯皮、效率低下等问题严肃问责，营造了风清气正的干事创业氛围。",
+        "健全以信用为基础的新型监管机制，开展企业信用风险分类，对失信主体依法实施联合惩戒，指导三十六家企业完成信用修复。",
+        "同时，持续加强宣传引导，通过电视台、微信公众号等渠道宣传典型经验做法，社会各界对营商环境的认可度不断提高。",
+        "在农业农村方面，全县粮食播种面积稳定在六十二万亩，高标准农田建设任务全面完成，农村人居环境整治扎实推进。",
+        "在生态环境方面，空气质量优良天数比例达到百分之八十九，重点流域断面水质稳定达标，生态环境持续改善。",
+        "依托“互联网+监管”系统归集监管行为数据一点二万条，对高风险领域开展风险预警和非现场监管。",
+        "在文化旅游方面，成功举办第五届油菜花旅游节，接待游客一百二十万人次，实现旅游综合收入九亿元。",
+        "在安全稳定方面，扎实开展矛盾纠纷排查化解，信访总量同比下降百分之十五，社会大局保持和谐稳定。",
+        "下一步，我们将坚持目标导向和问题导向相结合，持续用力、久久为功，推动各项工作再上新台阶。",
+    ]
+    .concat()
+}
+
+#[test]
+fn a_long_paragraph_gets_every_theme_one_of_its_sentences_reports() {
+    let (_, tagger) = committed();
+    let text = long_paragraph();
+    assert!(text.chars().count() >= 600, "{}", text.chars().count());
+    let codes: Vec<String> = tagger
+        .predict(&text)
+        .iter()
+        .map(|h| tagger.model().taxonomy.label(h.index).code.clone())
+        .collect();
+    for want in [
+        "guan",
+        "guan.random_inspection",
+        "guan.credit",
+        "guan.smart_supervision",
+    ] {
+        assert!(
+            codes.iter().any(|c| c == want),
+            "{want} missing from {codes:?}"
+        );
+    }
+    assert!(!codes.iter().any(|c| c.starts_with("fang")), "{codes:?}");
+}
+
+#[test]
+fn a_heading_gets_only_what_it_says() {
+    let (_, tagger) = committed();
+    let text = "三、下一步工作打算\n全面推行部门联合“双随机、一公开”监管，抽查结果全部向社会公示。";
+    let doc = tagger.tag(text, &Default::default());
+    assert_eq!(doc.spans.len(), 2);
+    assert!(doc.spans[0].labels.is_empty(), "{:?}", doc.spans[0]);
+    assert!(!doc.spans[1].labels.is_empty());
 }
 
 #[test]
