@@ -8,6 +8,7 @@
 //! [`service`] and [`server`] expose it over gRPC, [`client`] connects to it; [`train`] builds the model
 //! from the labeled [`corpus`] and scores it ([`metrics`]).
 
+pub mod batch;
 pub mod client;
 pub mod compare;
 pub mod corpus;
@@ -16,6 +17,7 @@ pub mod layout;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
+pub mod protojson;
 pub mod role;
 pub mod segment;
 pub mod server;

@@ -125,6 +125,53 @@ enum Command {
         #[arg(long)]
         evidence: bool,
     },
+    /// Tag many documents: files, folders (*.txt, *.md), JSONL files with
+    /// {"id","text"} per line, or - for JSONL on stdin. Writes one
+    /// proto-JSON TagResponse per line, in input order.
+    Tag {
+        /// Inputs.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Server URL, e.g. http://127.0.0.1:50051; repeat to balance over several.
+        #[arg(long = "server")]
+        servers: Vec<String>,
+        /// Tag in process with --model instead of a server, one thread per core.
+        #[arg(long, conflicts_with = "servers")]
+        local: bool,
+        #[arg(long, default_value = "models/fgf.model")]
+        model: PathBuf,
+        /// Output JSONL file (default: stdout).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Rejected documents, one JSON object per line (default: OUT.errors.jsonl,
+        /// or fgf-errors.jsonl with stdout).
+        #[arg(long)]
+        errors: Option<PathBuf>,
+        /// Also write a CSV with one row per document: id, chars, share of fang/guan/fu, top themes.
+        #[arg(long)]
+        summary: Option<PathBuf>,
+        /// Skip ids already in --out (after cutting a torn last line) and append.
+        #[arg(long, requires = "out")]
+        resume: bool,
+        /// Documents read but not yet written, at most.
+        #[arg(long, default_value_t = 64)]
+        window: usize,
+        /// Concurrent TagStream calls (default: 2 per server).
+        #[arg(long)]
+        streams: Option<usize>,
+        /// Attempts per document for UNAVAILABLE, DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED.
+        #[arg(long, default_value_t = 8)]
+        max_attempts: u32,
+        /// Add sentence spans.
+        #[arg(long)]
+        sentences: bool,
+        /// One paragraph per line: no reconstruction of hard-wrapped text.
+        #[arg(long)]
+        lines: bool,
+        /// Add evidence terms to every label.
+        #[arg(long)]
+        evidence: bool,
+    },
     /// Measure paragraph reconstruction: wrap clean documents (one paragraph
     /// per line) at several widths and compare spans and labels.
     EvalLayout {
@@ -401,6 +448,91 @@ fn run(cli: Cli) -> Result<()> {
                 std::fs::write(&out, report)
                     .with_context(|| format!("writing {}", out.display()))?;
                 eprintln!("wrote {}", out.display());
+            }
+            Ok(())
+        }
+        Command::Tag {
+            inputs,
+            servers,
+            local,
+            model,
+            out,
+            errors,
+            summary,
+            resume,
+            window,
+            streams,
+            max_attempts,
+            sentences,
+            lines,
+            evidence,
+        } => {
+            use fgf_tagger::batch::{
+                self, BatchOptions, Inputs, OrderedWriter, OutputPaths, Progress,
+            };
+            use std::sync::atomic::AtomicBool;
+            if !local && servers.is_empty() {
+                anyhow::bail!("give --server URL (repeatable) or --local");
+            }
+            let errors = errors.unwrap_or_else(|| match &out {
+                Some(o) => PathBuf::from(format!("{}.errors.jsonl", o.display())),
+                None => PathBuf::from("fgf-errors.jsonl"),
+            });
+            let progress = Arc::new(Progress {
+                total: Inputs::count(&inputs)?,
+                ..Progress::default()
+            });
+            let paths = OutputPaths {
+                out,
+                errors: errors.clone(),
+                summary,
+                resume,
+            };
+            let (writer, skip) = OrderedWriter::open(&paths, progress.clone())?;
+            let options = BatchOptions {
+                window: window.max(1),
+                streams: streams.unwrap_or(2 * servers.len().max(1)),
+                max_attempts: max_attempts.max(1),
+                request: fgf_tagger::pb::TagRequest {
+                    granularity: if sentences {
+                        fgf_tagger::pb::Granularity::Sentence as i32
+                    } else {
+                        0
+                    },
+                    line_mode: if lines {
+                        fgf_tagger::pb::LineMode::Lines as i32
+                    } else {
+                        0
+                    },
+                    include_evidence: evidence,
+                    ..Default::default()
+                },
+                ..BatchOptions::default()
+            };
+            let inputs = Inputs::new(&inputs)?;
+            let started = Instant::now();
+            let stop = Arc::new(AtomicBool::new(false));
+            let reporter = batch::spawn_progress(progress.clone(), stop.clone());
+            let result = if local {
+                let tagger = Arc::new(Tagger::load(&model)?);
+                batch::run_local(inputs, tagger, options, writer, skip, progress.clone())
+            } else {
+                tokio::runtime::Runtime::new()?.block_on(batch::run_remote(
+                    inputs,
+                    &servers,
+                    options,
+                    writer,
+                    skip,
+                    progress.clone(),
+                ))
+            };
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = reporter.join();
+            result?;
+            eprintln!("fgf tag: {}", progress.summary(started));
+            let failed = progress.failed.load(std::sync::atomic::Ordering::Relaxed);
+            if failed > 0 {
+                anyhow::bail!("{failed} documents failed; see {}", errors.display());
             }
             Ok(())
         }

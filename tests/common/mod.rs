@@ -19,14 +19,14 @@ impl TestServer {
     /// `fgf serve --addr 127.0.0.1:0 --model models/fgf.model <extra args>`,
     /// waiting for the "listening on" line.
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_at("127.0.0.1:0", extra)
+    }
+
+    /// As [`TestServer::start`], on a given address (to restart a server
+    /// on the port it had).
+    pub fn start_at(addr: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_fgf"))
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--model",
-                "models/fgf.model",
-            ])
+            .args(["serve", "--addr", addr, "--model", "models/fgf.model"])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

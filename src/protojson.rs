@@ -1,0 +1,149 @@
+//! The proto3 canonical JSON form of the messages `fgf tag` writes.
+//!
+//! Field names are lowerCamelCase, enums are their value names, fields at
+//! their default value are left out, as protobuf's JSON mapping specifies;
+//! so each output line is what `grpcurl` or any protobuf JSON printer would
+//! show for the same TagResponse.
+
+use serde_json::{Map, Value, json};
+
+use crate::pb;
+
+/// Inserts `value` under `key` unless it is the field's default.
+fn put(map: &mut Map<String, Value>, key: &str, value: Value) {
+    let is_default = match &value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(_) => false,
+    };
+    if !is_default {
+        map.insert(key.to_string(), value);
+    }
+}
+
+fn object(fields: Vec<(&str, Value)>) -> Value {
+    let mut map = Map::new();
+    for (k, v) in fields {
+        put(&mut map, k, v);
+    }
+    Value::Object(map)
+}
+
+fn evidence(e: &pb::Evidence) -> Value {
+    object(vec![
+        ("term", json!(e.term)),
+        ("weight", json!(e.weight)),
+        ("start", json!(e.start)),
+        ("end", json!(e.end)),
+        ("charStart", json!(e.char_start)),
+        ("charEnd", json!(e.char_end)),
+    ])
+}
+
+fn label(l: &pb::LabelScore) -> Value {
+    object(vec![
+        ("code", json!(l.code)),
+        ("name", json!(l.name)),
+        ("score", json!(l.score)),
+        (
+            "evidence",
+            Value::Array(l.evidence.iter().map(evidence).collect()),
+        ),
+    ])
+}
+
+fn role_name(role: i32) -> Value {
+    match pb::Role::try_from(role) {
+        Ok(pb::Role::Unspecified) => Value::Null,
+        Ok(r) => json!(r.as_str_name()),
+        Err(_) => json!(role),
+    }
+}
+
+fn span(s: &pb::Span) -> Value {
+    object(vec![
+        ("start", json!(s.start)),
+        ("end", json!(s.end)),
+        ("charStart", json!(s.char_start)),
+        ("charEnd", json!(s.char_end)),
+        ("text", json!(s.text)),
+        ("role", role_name(s.role)),
+        (
+            "pillars",
+            Value::Array(s.pillars.iter().map(label).collect()),
+        ),
+        ("themes", Value::Array(s.themes.iter().map(label).collect())),
+        (
+            "sentences",
+            Value::Array(s.sentences.iter().map(span).collect()),
+        ),
+    ])
+}
+
+fn share(s: &pb::LabelShare) -> Value {
+    object(vec![
+        ("code", json!(s.code)),
+        ("name", json!(s.name)),
+        ("chars", json!(s.chars)),
+        ("share", json!(s.share)),
+    ])
+}
+
+/// A TagResponse as one JSON object.
+pub fn tag_response(r: &pb::TagResponse) -> Value {
+    let summary = r.summary.as_ref().map_or(Value::Null, |s| {
+        object(vec![
+            ("paragraphs", json!(s.paragraphs)),
+            ("bodyChars", json!(s.body_chars)),
+            (
+                "pillars",
+                Value::Array(s.pillars.iter().map(share).collect()),
+            ),
+            ("themes", Value::Array(s.themes.iter().map(share).collect())),
+        ])
+    });
+    let error = r.error.as_ref().map_or(Value::Null, |e| {
+        object(vec![("code", json!(e.code)), ("message", json!(e.message))])
+    });
+    object(vec![
+        ("id", json!(r.id)),
+        ("spans", Value::Array(r.spans.iter().map(span).collect())),
+        ("modelVersion", json!(r.model_version)),
+        ("summary", summary),
+        ("error", error),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_left_out_and_names_are_camel_case() {
+        let r = pb::TagResponse {
+            id: "d1".into(),
+            spans: vec![pb::Span {
+                start: 0,
+                end: 6,
+                char_start: 0,
+                char_end: 2,
+                text: "审批".into(),
+                role: pb::Role::Body as i32,
+                ..Default::default()
+            }],
+            model_version: "fgf-x".into(),
+            summary: None,
+            error: None,
+        };
+        let v = tag_response(&r);
+        assert_eq!(
+            v,
+            json!({"id": "d1", "modelVersion": "fgf-x", "spans": [
+                {"end": 6, "charEnd": 2, "text": "审批", "role": "ROLE_BODY"}
+            ]})
+        );
+    }
+}
