@@ -1,8 +1,10 @@
 //! Turning words into TF-IDF feature vectors.
 //!
-//! A document's terms are its words, its word bigrams (`a b`) and its
-//! character bigrams of CJK text (`#ab`), the last making the model robust to
-//! segmentation differences. The vocabulary and IDF are fitted on the training
+//! A document's terms are its words, its word bigrams (`a b`), its
+//! character bigrams of CJK text (`#ab`, which make the model robust to
+//! segmentation differences) and a second term `@word` for each
+//! domain-dictionary word (`fgf compare` found this set best; see
+//! `models/REPORT.md`). The vocabulary and IDF are fitted on the training
 //! split and stored in the model. Vectors use sublinear term frequency
 //! (`1 + ln tf`), are multiplied by IDF and L2-normalised; they are sparse
 //! (sorted `(index, value)` pairs), so scoring costs only the terms present.
@@ -36,7 +38,7 @@ impl Default for FeatureParams {
         Self {
             word_bigrams: true,
             char_bigrams: true,
-            dict_hits: false,
+            dict_hits: true,
             min_df: 2,
             max_features: 8_000,
         }
