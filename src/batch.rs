@@ -608,6 +608,9 @@ pub fn balanced_channel(servers: &[String]) -> Result<Channel> {
 }
 
 type Queue = Arc<Mutex<mpsc::UnboundedReceiver<Job>>>;
+
+/// Documents per TagStream call before it is closed and a new one opened.
+const STREAM_DOCS: usize = 500;
 type Results = mpsc::UnboundedSender<(u64, Outcome, Option<Job>)>;
 
 /// Statuses that end a whole stream because of the document being read
@@ -659,8 +662,12 @@ async fn stream_worker(
                 continue;
             }
         };
+        // Documents sent on this stream. A stream is closed after
+        // STREAM_DOCS documents and a new one opened, so that the balancer
+        // can move work to servers that came back or were added.
+        let mut sent = 1usize;
         loop {
-            let room = in_flight.len() < per_stream;
+            let room = in_flight.len() < per_stream && sent < STREAM_DOCS;
             tokio::select! {
                 biased;
                 msg = inbound.next() => match msg {
@@ -668,6 +675,9 @@ async fn stream_worker(
                         failures = 0;
                         let Some(job) = in_flight.pop_front() else { break };
                         answer(job, resp, &requeue, &results, &progress, &options);
+                        if sent >= STREAM_DOCS && in_flight.is_empty() {
+                            break;
+                        }
                     }
                     Some(Err(status)) => {
                         tracing::debug!(code = ?status.code(), "TagStream ended with an error");
@@ -693,9 +703,10 @@ async fn stream_worker(
                 },
                 job = async { queue.lock().await.recv().await }, if room => match job {
                     Some(job) => {
-                        let sent = tx.send(request(&job)).await.is_ok();
+                        let ok = tx.send(request(&job)).await.is_ok();
                         in_flight.push_back(job);
-                        if !sent {
+                        sent += 1;
+                        if !ok {
                             break;
                         }
                     }
