@@ -63,6 +63,49 @@ impl FeatureParams {
         terms
     }
 
+    /// Calls `f(hash)` for every term, in the order of [`Self::each_term`],
+    /// with the hash of the term string, without building the string.
+    pub fn each_term_hash(&self, words: &[FeatureWord], mut f: impl FnMut(u64)) {
+        for w in words {
+            let h = TermHasher::new().bytes(w.word.as_bytes());
+            f(h.0);
+            if self.dict_hits && w.in_domain_dict {
+                f(TermHasher::new().bytes(b"@").bytes(w.word.as_bytes()).0);
+            }
+        }
+        if self.word_bigrams {
+            for pair in words.windows(2) {
+                f(TermHasher::new()
+                    .bytes(pair[0].word.as_bytes())
+                    .bytes(b" ")
+                    .bytes(pair[1].word.as_bytes())
+                    .0);
+            }
+        }
+        if self.char_bigrams {
+            let bigram = |x: char, y: char| TermHasher::new().bytes(b"#").char(x).char(y).0;
+            for pair in words.windows(2) {
+                if let (Some(x), Some(y)) =
+                    (pair[0].word.chars().last(), pair[1].word.chars().next())
+                    && is_cjk(x)
+                    && is_cjk(y)
+                {
+                    f(bigram(x, y));
+                }
+            }
+            for w in words {
+                let mut chars = w.word.chars();
+                let Some(mut a) = chars.next() else { continue };
+                for b in chars {
+                    if is_cjk(a) && is_cjk(b) {
+                        f(bigram(a, b));
+                    }
+                    a = b;
+                }
+            }
+        }
+    }
+
     /// Calls `f(term, start, end)` for every term, with the byte range in
     /// the original text of the word(s) it was built from.
     pub fn each_term(&self, words: &[FeatureWord], mut f: impl FnMut(String, usize, usize)) {
@@ -107,6 +150,55 @@ impl FeatureParams {
     }
 }
 
+/// FxHash-style hash of a term's UTF-8 bytes, fed byte by byte so that a
+/// term hashed in pieces (a word, a space, a word) hashes like the whole
+/// string. Used to look terms up without building them as strings.
+#[derive(Clone, Copy)]
+struct TermHasher(u64);
+
+impl TermHasher {
+    const SEED: u64 = 0xcbf2_9ce4_8422_2325;
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    fn new() -> Self {
+        Self(Self::SEED)
+    }
+
+    fn bytes(mut self, bytes: &[u8]) -> Self {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(Self::K);
+        }
+        self
+    }
+
+    fn char(self, c: char) -> Self {
+        let mut buf = [0u8; 4];
+        self.bytes(c.encode_utf8(&mut buf).as_bytes())
+    }
+
+    fn of(term: &str) -> u64 {
+        Self::new().bytes(term.as_bytes()).0
+    }
+}
+
+/// A hasher for keys that are already hashes.
+#[derive(Default, Clone, Copy)]
+pub struct PrehashedKey(u64);
+
+impl std::hash::Hasher for PrehashedKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys are hashed");
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type HashedVocabulary = HashMap<u64, u32, std::hash::BuildHasherDefault<PrehashedKey>>;
+
 fn is_cjk(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
@@ -122,6 +214,9 @@ pub struct FeatureSpace {
     pub vocabulary: HashMap<String, u32>,
     /// IDF of each feature index: `ln((1 + n) / (1 + df)) + 1`.
     pub idf: Vec<f32>,
+    /// Term hash to feature index, built from `vocabulary` on first use.
+    #[serde(skip)]
+    hashed: std::sync::OnceLock<HashedVocabulary>,
 }
 
 impl FeatureSpace {
@@ -162,6 +257,7 @@ impl FeatureSpace {
             params,
             vocabulary,
             idf,
+            hashed: std::sync::OnceLock::new(),
         })
     }
 
@@ -174,19 +270,43 @@ impl FeatureSpace {
         self.idf.is_empty()
     }
 
-    /// The L2-normalised TF-IDF vector of a document's terms.
-    pub fn transform(&self, terms: &[String]) -> SparseVector {
-        let mut counts: HashMap<u32, u32> = HashMap::with_capacity(terms.len());
-        for term in terms {
-            if let Some(&i) = self.vocabulary.get(term) {
-                *counts.entry(i).or_default() += 1;
+    /// Term hash to feature index.
+    fn hashed(&self) -> &HashedVocabulary {
+        self.hashed.get_or_init(|| {
+            self.vocabulary
+                .iter()
+                .map(|(term, &i)| (TermHasher::of(term), i))
+                .collect()
+        })
+    }
+
+    /// True when no two vocabulary terms share a hash (checked when a
+    /// model is loaded).
+    pub fn hashes_are_unique(&self) -> bool {
+        self.hashed().len() == self.vocabulary.len()
+    }
+
+    /// The vector of a document's words: the same as
+    /// `transform(&params.terms(words))`, without building term strings.
+    pub fn transform_words(&self, words: &[FeatureWord]) -> SparseVector {
+        let hashed = self.hashed();
+        let mut ids: Vec<u32> = Vec::with_capacity(words.len() * 4);
+        self.params.each_term_hash(words, |h| {
+            if let Some(&i) = hashed.get(&h) {
+                ids.push(i);
             }
+        });
+        self.weigh(ids)
+    }
+
+    /// TF-IDF of a list of feature ids (with repeats), L2-normalised.
+    fn weigh(&self, mut ids: Vec<u32>) -> SparseVector {
+        ids.sort_unstable();
+        let mut v: SparseVector = Vec::with_capacity(ids.len());
+        for run in ids.chunk_by(|a, b| a == b) {
+            let i = run[0];
+            v.push((i, (1.0 + (run.len() as f32).ln()) * self.idf[i as usize]));
         }
-        let mut v: SparseVector = counts
-            .into_iter()
-            .map(|(i, tf)| (i, (1.0 + (tf as f32).ln()) * self.idf[i as usize]))
-            .collect();
-        v.sort_unstable_by_key(|&(i, _)| i);
         let norm = v.iter().map(|&(_, x)| x * x).sum::<f32>().sqrt();
         if norm > 0.0 {
             for (_, x) in &mut v {
@@ -194,6 +314,15 @@ impl FeatureSpace {
             }
         }
         v
+    }
+
+    /// The L2-normalised TF-IDF vector of a document's terms.
+    pub fn transform(&self, terms: &[String]) -> SparseVector {
+        let ids: Vec<u32> = terms
+            .iter()
+            .filter_map(|t| self.vocabulary.get(t).copied())
+            .collect();
+        self.weigh(ids)
     }
 }
 
@@ -237,6 +366,24 @@ mod tests {
         assert!((norm - 1.0).abs() < 1e-5);
         assert!(v.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(space.transform(&p.terms(&words("未知 词语"))).is_empty());
+    }
+
+    #[test]
+    fn hashed_terms_give_the_same_vector_as_term_strings() {
+        let p = FeatureParams {
+            min_df: 1,
+            dict_hits: true,
+            ..FeatureParams::default()
+        };
+        let mut docs = [words("推行 告知承诺制 审批 #"), words("信用 监管 abc 审批")];
+        docs[0][1].in_domain_dict = true;
+        let terms: Vec<Vec<String>> = docs.iter().map(|d| p.terms(d)).collect();
+        let space = FeatureSpace::fit(p, &terms).unwrap();
+        assert!(space.hashes_are_unique());
+        for (d, t) in docs.iter().zip(&terms) {
+            assert_eq!(space.transform_words(d), space.transform(t));
+        }
+        assert!(space.transform_words(&words("未知 词语")).is_empty());
     }
 
     #[test]

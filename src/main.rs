@@ -171,6 +171,9 @@ enum Command {
         /// Add evidence terms to every label.
         #[arg(long)]
         evidence: bool,
+        /// Threads for --local (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Measure paragraph reconstruction: wrap clean documents (one paragraph
     /// per line) at several widths and compare spans and labels.
@@ -466,6 +469,7 @@ fn run(cli: Cli) -> Result<()> {
             sentences,
             lines,
             evidence,
+            threads,
         } => {
             use fgf_tagger::batch::{
                 self, BatchOptions, Inputs, OrderedWriter, OutputPaths, Progress,
@@ -507,6 +511,7 @@ fn run(cli: Cli) -> Result<()> {
                     include_evidence: evidence,
                     ..Default::default()
                 },
+                threads: threads.unwrap_or(BatchOptions::default().threads).max(1),
                 ..BatchOptions::default()
             };
             let inputs = Inputs::new(&inputs)?;

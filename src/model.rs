@@ -563,6 +563,9 @@ impl Model {
         {
             bail!("vocabulary does not match the IDF table");
         }
+        if !self.features.hashes_are_unique() {
+            bail!("two vocabulary terms share a hash; retrain with `fgf train`");
+        }
         if self
             .weights
             .iter()
@@ -592,13 +595,14 @@ impl Model {
 
     /// The feature vector of a text.
     pub fn vectorize(&self, tokenizer: &Tokenizer, text: &str) -> SparseVector {
-        self.features
-            .transform(&sample_terms(tokenizer, &self.features.params, text))
+        let mut words = Vec::new();
+        tokenizer.feature_words(text, &mut words);
+        self.features.transform_words(&words)
     }
 
     /// The feature vector of already segmented words.
     pub fn vector_of(&self, words: &[FeatureWord]) -> SparseVector {
-        self.features.transform(&self.features.params.terms(words))
+        self.features.transform_words(words)
     }
 
     /// The `k` terms of `words` (vectorised as `v`) that add most to label

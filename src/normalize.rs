@@ -5,8 +5,8 @@
 //! segmentation the text is rewritten:
 //!
 //! * full-width digits and letters become ASCII, letters lowercase;
-//! * traditional characters become simplified (char for char, with
-//!   `simplet2s`), so 審批 is seen as 审批;
+//! * traditional characters become simplified (char for char, from a table
+//!   built once from `simplet2s`), so 審批 is seen as 审批;
 //! * whitespace next to a CJK char is dropped: hard-wrap newlines inside a
 //!   paragraph (互联网+\n监管), spaced-out numbers and words (2019 年 6 月,
 //!   双 随 机); whitespace between two ASCII words becomes one space;
@@ -66,36 +66,67 @@ pub fn normalize_str(s: &str) -> String {
     s.chars().map(normalize_char).collect()
 }
 
-/// The original chars converted to simplified script, one for one. Falls
-/// back to the original chars if the converter ever changed the count.
-fn simplified_chars(original: &str) -> Vec<char> {
-    if original.is_ascii() {
-        return original.chars().collect();
-    }
-    let converted: Vec<char> = simplet2s::convert(original).chars().collect();
-    if converted.len() == original.chars().count() {
-        converted
+/// First and last char of the table of traditional-to-simplified mappings.
+const T2S_FIRST: u32 = 0x3400;
+const T2S_LAST: u32 = 0x9FFF;
+
+/// Simplified form of every char in U+3400..=U+9FFF (the char itself when
+/// it has none), built once from `simplet2s`'s one-to-one mapping. A table
+/// lookup per char is far cheaper than converting strings, and it keeps the
+/// conversion char for char; the handful of context-dependent cases
+/// `simplet2s` knows (乾/干, 著/着) are left as they are.
+fn t2s_table() -> &'static [char] {
+    static TABLE: std::sync::OnceLock<Vec<char>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (T2S_FIRST..=T2S_LAST)
+            .map(|u| {
+                let c = char::from_u32(u).unwrap_or(' ');
+                let mut buf = [0u8; 4];
+                let converted = simplet2s::convert(c.encode_utf8(&mut buf));
+                let mut chars = converted.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(s), None) => s,
+                    _ => c,
+                }
+            })
+            .collect()
+    })
+}
+
+/// The simplified form of `c` (or `c`).
+pub fn to_simplified(c: char) -> char {
+    let u = c as u32;
+    if (T2S_FIRST..=T2S_LAST).contains(&u) {
+        t2s_table()[(u - T2S_FIRST) as usize]
     } else {
-        original.chars().collect()
+        c
+    }
+}
+
+/// `s` in simplified script, char for char.
+pub fn simplified(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().all(|c| to_simplified(c) == c) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.chars().map(to_simplified).collect())
     }
 }
 
 impl Normalized {
     /// Normalises `original`.
     pub fn new(original: &str) -> Self {
-        let simplified = simplified_chars(original);
         let mut text = String::with_capacity(original.len());
-        let mut chars: Vec<MappedChar> = Vec::with_capacity(simplified.len());
+        let mut chars: Vec<MappedChar> = Vec::with_capacity(original.len() / 2);
         // A whitespace run waiting to learn what follows it: its byte range
         // in the original.
         let mut pending_space: Option<(usize, usize)> = None;
         let mut prev: Option<char> = None;
-        for ((b, orig), conv) in original.char_indices().zip(simplified) {
+        for (b, orig) in original.char_indices() {
             let end = b + orig.len_utf8();
             if is_invisible(orig) {
                 continue;
             }
-            let c = normalize_char(conv);
+            let c = normalize_char(to_simplified(orig));
             if c.is_whitespace() {
                 pending_space = Some(pending_space.map_or((b, end), |(s, _)| (s, end)));
                 continue;

@@ -222,13 +222,8 @@ const ORG_SUFFIXES: &[&str] = &[
 /// Decides the role of one paragraph (already trimmed). Traditional script
 /// is read as simplified, so the same rules hold for both.
 pub fn classify(paragraph: &str) -> Role {
-    let simplified;
-    let paragraph = if paragraph.is_ascii() {
-        paragraph
-    } else {
-        simplified = simplet2s::convert(paragraph);
-        simplified.as_str()
-    };
+    let simplified = crate::normalize::simplified(paragraph);
+    let paragraph = simplified.as_ref();
     if is_boilerplate(paragraph) {
         Role::Boilerplate
     } else if is_heading(paragraph) {

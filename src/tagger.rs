@@ -12,7 +12,7 @@ use crate::features::SparseVector;
 use crate::model::{Evidence, Model};
 use crate::role::{self, Role};
 use crate::segment::{self, LineMode, TextSpan};
-use crate::tokenize::{FeatureWord, Tokenizer};
+use crate::tokenize::Tokenizer;
 
 /// How to tag one document.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -122,7 +122,8 @@ impl Tagger {
         let mut scores = self.model.scores(&whole);
         // Which sentence (index into `parts`) gave each label its score.
         let mut from: Vec<Option<usize>> = vec![None; scores.len()];
-        let mut parts: Vec<(Vec<FeatureWord>, SparseVector)> = Vec::new();
+        // Sentences as ranges of `words` with their vectors.
+        let mut parts: Vec<(std::ops::Range<usize>, SparseVector)> = Vec::new();
         let n_chars = text.chars().count();
         if n_chars >= SENTENCE_SCORING_MIN_CHARS {
             let span = TextSpan {
@@ -135,15 +136,13 @@ impl Tagger {
             if sentences.len() >= 2 {
                 let pillars = self.model.taxonomy.pillars.len();
                 for s in sentences {
-                    let sw: Vec<FeatureWord> = words
-                        .iter()
-                        .filter(|w| w.start >= s.start && w.end <= s.end)
-                        .cloned()
-                        .collect();
-                    if sw.is_empty() {
+                    // Words are in text order: a sentence's words are a run.
+                    let first = words.partition_point(|w| w.start < s.start);
+                    let last = words.partition_point(|w| w.end <= s.end);
+                    if first >= last {
                         continue;
                     }
-                    let sv = self.model.vector_of(&sw);
+                    let sv = self.model.vector_of(&words[first..last]);
                     let ss = self.model.scores(&sv);
                     for j in pillars..scores.len() {
                         if ss[j] > scores[j] && ss[j] >= SENTENCE_MIN_SCORE {
@@ -151,16 +150,17 @@ impl Tagger {
                             from[j] = Some(parts.len());
                         }
                     }
-                    parts.push((sw, sv));
+                    parts.push((first..last, sv));
                 }
             }
         }
         let hits = self.model.decide(&scores, threshold);
         let evidence_of = |j: usize| -> Vec<Evidence> {
             match from[j] {
-                Some(i) => self
-                    .model
-                    .evidence(&parts[i].0, &parts[i].1, j, EVIDENCE_TERMS),
+                Some(i) => {
+                    self.model
+                        .evidence(&words[parts[i].0.clone()], &parts[i].1, j, EVIDENCE_TERMS)
+                }
                 None => self.model.evidence(&words, &whole, j, EVIDENCE_TERMS),
             }
         };

@@ -125,6 +125,12 @@ impl Tokenizer {
         Self { jieba, domain }
     }
 
+    /// The jieba instance (with the domain words added), for benchmarks
+    /// that compare against segmentation alone.
+    pub fn jieba(&self) -> &Jieba {
+        &self.jieba
+    }
+
     /// True when `word` (normalised) is a domain-dictionary entry.
     pub fn is_domain_term(&self, word: &str) -> bool {
         self.domain.contains(word)
