@@ -14,6 +14,7 @@ pub mod compare;
 pub mod corpus;
 pub mod features;
 pub mod layout;
+pub mod loadgen;
 pub mod metrics;
 pub mod model;
 pub mod normalize;

@@ -175,6 +175,46 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Load-test a server's Tag API (this one or any other speaking the
+    /// proto) and report docs/s, MB/s, latency percentiles and errors.
+    Bench {
+        /// Server URL.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        server: String,
+        /// unary (Tag) or stream (TagStream).
+        #[arg(long, default_value = "unary")]
+        mode: String,
+        /// Concurrent calls (unary) or streams.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Documents in flight per stream.
+        #[arg(long, default_value_t = 8)]
+        window: usize,
+        /// How long to run (e.g. 10s).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Or how many documents to send.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Open loop: start this many calls per second (unary).
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Warm-up before measuring.
+        #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+        warmup: std::time::Duration,
+        /// Documents to send (JSONL with id and text); default: generated
+        /// from models/corpus/train at --doc-size bytes each.
+        #[arg(long)]
+        docs: Option<PathBuf>,
+        #[arg(long, default_value_t = 10_000)]
+        doc_size: usize,
+        /// Write the documents used as JSONL (to reuse them elsewhere).
+        #[arg(long)]
+        write_docs: Option<PathBuf>,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Measure paragraph reconstruction: wrap clean documents (one paragraph
     /// per line) at several widths and compare spans and labels.
     EvalLayout {
@@ -538,6 +578,74 @@ fn run(cli: Cli) -> Result<()> {
             let failed = progress.failed.load(std::sync::atomic::Ordering::Relaxed);
             if failed > 0 {
                 anyhow::bail!("{failed} documents failed; see {}", errors.display());
+            }
+            Ok(())
+        }
+        Command::Bench {
+            server,
+            mode,
+            concurrency,
+            window,
+            duration,
+            count,
+            rate,
+            warmup,
+            docs,
+            doc_size,
+            write_docs,
+            json,
+        } => {
+            use fgf_tagger::loadgen::{self, LoadParams, Mode};
+            let mode = match mode.as_str() {
+                "unary" => Mode::Unary,
+                "stream" => Mode::Stream,
+                other => anyhow::bail!("--mode {other:?}: use unary or stream"),
+            };
+            let requests: Vec<fgf_tagger::pb::TagRequest> = match docs {
+                Some(path) => fgf_tagger::batch::Inputs::new(&[path])?
+                    .filter_map(|d| d.ok())
+                    .map(|d| fgf_tagger::pb::TagRequest {
+                        id: d.id,
+                        text: d.text,
+                        ..Default::default()
+                    })
+                    .collect(),
+                None => {
+                    let (_, _, corpus) = train::load_inputs(&ModelsDir::new("models"))?;
+                    let paragraphs: Vec<String> =
+                        corpus.train.iter().map(|s| s.text.clone()).collect();
+                    loadgen::make_documents(&paragraphs, doc_size, 200)
+                }
+            };
+            if let Some(path) = write_docs {
+                let mut out = String::new();
+                for r in &requests {
+                    out.push_str(&serde_json::json!({"id": r.id, "text": r.text}).to_string());
+                    out.push('\n');
+                }
+                std::fs::write(&path, out)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            let params = LoadParams {
+                server,
+                mode,
+                concurrency,
+                window,
+                duration: duration.or(if count.is_none() {
+                    Some(std::time::Duration::from_secs(10))
+                } else {
+                    None
+                }),
+                count,
+                rate,
+                warmup,
+            };
+            let report =
+                tokio::runtime::Runtime::new()?.block_on(loadgen::run(&params, requests))?;
+            print!("{}", report.to_text());
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
             Ok(())
         }
