@@ -64,33 +64,29 @@ impl FeatureParams {
     }
 
     /// Calls `f(hash)` for every term, in the order of [`Self::each_term`],
-    /// with the hash of the term string, without building the string.
+    /// with the hash [`term_hash::of`] gives its string, without building
+    /// the string.
     pub fn each_term_hash(&self, words: &[FeatureWord], mut f: impl FnMut(u64)) {
-        for w in words {
-            let h = TermHasher::new().bytes(w.word.as_bytes());
-            f(h.0);
+        let hashes: Vec<u64> = words.iter().map(|w| term_hash::word(&w.word)).collect();
+        for (w, &h) in words.iter().zip(&hashes) {
+            f(h);
             if self.dict_hits && w.in_domain_dict {
-                f(TermHasher::new().bytes(b"@").bytes(w.word.as_bytes()).0);
+                f(term_hash::dict(h));
             }
         }
         if self.word_bigrams {
-            for pair in words.windows(2) {
-                f(TermHasher::new()
-                    .bytes(pair[0].word.as_bytes())
-                    .bytes(b" ")
-                    .bytes(pair[1].word.as_bytes())
-                    .0);
+            for pair in hashes.windows(2) {
+                f(term_hash::pair(pair[0], pair[1]));
             }
         }
         if self.char_bigrams {
-            let bigram = |x: char, y: char| TermHasher::new().bytes(b"#").char(x).char(y).0;
             for pair in words.windows(2) {
                 if let (Some(x), Some(y)) =
                     (pair[0].word.chars().last(), pair[1].word.chars().next())
                     && is_cjk(x)
                     && is_cjk(y)
                 {
-                    f(bigram(x, y));
+                    f(term_hash::chars(x, y));
                 }
             }
             for w in words {
@@ -98,7 +94,7 @@ impl FeatureParams {
                 let Some(mut a) = chars.next() else { continue };
                 for b in chars {
                     if is_cjk(a) && is_cjk(b) {
-                        f(bigram(a, b));
+                        f(term_hash::chars(a, b));
                     }
                     a = b;
                 }
@@ -150,34 +146,62 @@ impl FeatureParams {
     }
 }
 
-/// FxHash-style hash of a term's UTF-8 bytes, fed byte by byte so that a
-/// term hashed in pieces (a word, a space, a word) hashes like the whole
-/// string. Used to look terms up without building them as strings.
-#[derive(Clone, Copy)]
-struct TermHasher(u64);
-
-impl TermHasher {
-    const SEED: u64 = 0xcbf2_9ce4_8422_2325;
+/// Hashes of terms, built from the parts of a term rather than its
+/// string, so that looking a term up costs one hash per word plus a few
+/// multiplications, and no string is built. [`term_hash`] gives the same
+/// value from a term's string (for the vocabulary).
+mod term_hash {
     const K: u64 = 0x517c_c1b7_2722_0a95;
+    const WORD: u64 = 0x243f_6a88_85a3_08d3;
+    const DICT: u64 = 0x1319_8a2e_0370_7344;
+    const PAIR: u64 = 0xa409_3822_299f_31d0;
+    const CHARS: u64 = 0x082e_fa98_ec4e_6c89;
 
-    fn new() -> Self {
-        Self(Self::SEED)
+    fn mix(h: u64, x: u64) -> u64 {
+        (h.rotate_left(5) ^ x).wrapping_mul(K)
     }
 
-    fn bytes(mut self, bytes: &[u8]) -> Self {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(Self::K);
+    /// A word.
+    pub fn word(w: &str) -> u64 {
+        w.as_bytes().iter().fold(WORD, |h, &b| mix(h, u64::from(b)))
+    }
+
+    /// `@word`, from the word's hash.
+    pub fn dict(word: u64) -> u64 {
+        mix(DICT, word)
+    }
+
+    /// `a b`, from the words' hashes.
+    pub fn pair(a: u64, b: u64) -> u64 {
+        mix(mix(PAIR, a), b)
+    }
+
+    /// `#xy`.
+    pub fn chars(x: char, y: char) -> u64 {
+        mix(mix(CHARS, u64::from(x)), u64::from(y))
+    }
+
+    /// The hash of a term string as [`super::FeatureParams::terms`] builds
+    /// them: `@word`, `#xy` (two CJK chars), `a b`, or a word.
+    pub fn of(term: &str) -> u64 {
+        if let Some(w) = term.strip_prefix('@')
+            && !w.is_empty()
+        {
+            return dict(word(w));
         }
-        self
-    }
-
-    fn char(self, c: char) -> Self {
-        let mut buf = [0u8; 4];
-        self.bytes(c.encode_utf8(&mut buf).as_bytes())
-    }
-
-    fn of(term: &str) -> u64 {
-        Self::new().bytes(term.as_bytes()).0
+        if let Some(rest) = term.strip_prefix('#') {
+            let mut cs = rest.chars();
+            if let (Some(x), Some(y), None) = (cs.next(), cs.next(), cs.next())
+                && super::is_cjk(x)
+                && super::is_cjk(y)
+            {
+                return chars(x, y);
+            }
+        }
+        if let Some((a, b)) = term.split_once(' ') {
+            return pair(word(a), word(b));
+        }
+        word(term)
     }
 }
 
@@ -275,7 +299,7 @@ impl FeatureSpace {
         self.hashed.get_or_init(|| {
             self.vocabulary
                 .iter()
-                .map(|(term, &i)| (TermHasher::of(term), i))
+                .map(|(term, &i)| (term_hash::of(term), i))
                 .collect()
         })
     }

@@ -181,7 +181,13 @@ pub async fn run(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadR
     if params.duration.is_none() && params.count.is_none() {
         bail!("give a duration or a count");
     }
-    let channel = connect_channel(&params.server).await?;
+    // One connection per concurrent caller: a server that spreads
+    // connections over processes (the Python baseline's SO_REUSEPORT
+    // workers) sees the load as a real fleet of clients would send it.
+    let mut channels = Vec::with_capacity(params.concurrency.max(1));
+    for _ in 0..params.concurrency.max(1) {
+        channels.push(connect_channel(&params.server).await?);
+    }
     let docs = Arc::new(docs);
     // Warm-up: connections, server caches, allocator.
     if !params.warmup.is_zero() {
@@ -191,7 +197,7 @@ pub async fn run(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadR
             limit: None,
             until: Some(Instant::now() + params.warmup),
         };
-        run_closed_unary(&channel, &warm, params.concurrency, &Tally::default()).await;
+        run_closed_unary(&channels, &warm, &Tally::default()).await;
     }
     let feed = Feed {
         docs,
@@ -202,13 +208,9 @@ pub async fn run(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadR
     let tally = Tally::default();
     let started = Instant::now();
     match (params.mode, params.rate) {
-        (Mode::Unary, None) => run_closed_unary(&channel, &feed, params.concurrency, &tally).await,
-        (Mode::Unary, Some(rate)) => {
-            run_open_unary(&channel, &feed, params.concurrency, rate, &tally).await
-        }
-        (Mode::Stream, _) => {
-            run_streams(&channel, &feed, params.concurrency, params.window, &tally).await?
-        }
+        (Mode::Unary, None) => run_closed_unary(&channels, &feed, &tally).await,
+        (Mode::Unary, Some(rate)) => run_open_unary(&channels, &feed, rate, &tally).await,
+        (Mode::Stream, _) => run_streams(&channels, &feed, params.window, &tally).await?,
     }
     let seconds = started.elapsed().as_secs_f64();
     let mut latencies = std::mem::take(&mut *tally.latencies.lock().expect("tally"));
@@ -242,8 +244,8 @@ pub async fn run(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadR
     })
 }
 
-async fn run_closed_unary(channel: &Channel, feed: &Feed, concurrency: usize, tally: &Tally) {
-    let tasks = (0..concurrency.max(1)).map(|_| async {
+async fn run_closed_unary(channels: &[Channel], feed: &Feed, tally: &Tally) {
+    let tasks = channels.iter().map(|channel| async {
         let mut client = tagger_client(channel.clone());
         while let Some(req) = feed.take() {
             let started = Instant::now();
@@ -258,13 +260,7 @@ async fn run_closed_unary(channel: &Channel, feed: &Feed, concurrency: usize, ta
 /// Open loop: a ticker releases one call every `1/rate` s; `concurrency`
 /// workers run them; latency counts from the tick, so time spent waiting
 /// for a free worker is included.
-async fn run_open_unary(
-    channel: &Channel,
-    feed: &Feed,
-    concurrency: usize,
-    rate: f64,
-    tally: &Tally,
-) {
+async fn run_open_unary(channels: &[Channel], feed: &Feed, rate: f64, tally: &Tally) {
     let (tx, rx) = mpsc::channel::<(Instant, pb::TagRequest)>(100_000);
     let rx = Arc::new(Mutex::new(rx));
     let ticker = async move {
@@ -279,7 +275,7 @@ async fn run_open_unary(
             }
         }
     };
-    let workers = (0..concurrency.max(1)).map(|_| {
+    let workers = channels.iter().map(|channel| {
         let rx = rx.clone();
         async move {
             let mut client = tagger_client(channel.clone());
@@ -297,13 +293,12 @@ async fn run_open_unary(
 }
 
 async fn run_streams(
-    channel: &Channel,
+    channels: &[Channel],
     feed: &Feed,
-    concurrency: usize,
     window: usize,
     tally: &Tally,
 ) -> Result<()> {
-    let tasks = (0..concurrency.max(1)).map(|_| async {
+    let tasks = channels.iter().map(|channel| async {
         let mut client = tagger_client(channel.clone());
         let (tx, rx) = mpsc::channel::<pb::TagRequest>(window.max(1));
         let mut inbound = client

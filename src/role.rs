@@ -259,33 +259,39 @@ fn strip_bullet(s: &str) -> &str {
 fn is_boilerplate(p: &str) -> bool {
     let len = char_len(p);
     // Junk glued to a whole paragraph on one line is body text with noise.
-    if WEB_JUNK.iter().any(|j| p.contains(j)) && (len <= 30 || (len <= 80 && !p.contains('。'))) {
+    // (Length tests come first: most paragraphs are long body text.)
+    if (len <= 30 || (len <= 80 && !p.contains('。'))) && WEB_JUNK.iter().any(|j| p.contains(j)) {
         return true;
     }
     if is_breadcrumb(p) {
         return true;
     }
     // A long footer: copyright, address, phone and record numbers on one line.
-    if ["版权所有", "ICP备", "icp备", "网站标识码", "公网安备"]
-        .iter()
-        .any(|j| p.contains(j))
+    if len <= 250
         && !p.contains('。')
-        && len <= 250
+        && ["版权所有", "ICP备", "icp备", "网站标识码", "公网安备"]
+            .iter()
+            .any(|j| p.contains(j))
     {
         return true;
     }
     // Field names are often spaced out: "索 引 号", "联 系 人".
-    let q: String = strip_bullet(p)
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '\u{3000}'))
-        .collect();
+    let q: String = if len <= 160 {
+        strip_bullet(p)
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '\u{3000}'))
+            .collect()
+    } else {
+        String::new()
+    };
     let q = q.as_str();
-    if METADATA_FIELDS.iter().any(|f| {
-        q.strip_prefix(f).is_some_and(|rest| {
-            let rest = rest.trim_start();
-            rest.is_empty() || rest.starts_with(['：', ':', ' ', '\u{3000}', '】', ']'])
+    if (len <= 60 || (len <= 160 && !p.contains('。')))
+        && METADATA_FIELDS.iter().any(|f| {
+            q.strip_prefix(f).is_some_and(|rest| {
+                let rest = rest.trim_start();
+                rest.is_empty() || rest.starts_with(['：', ':', ' ', '\u{3000}', '】', ']'])
+            })
         })
-    }) && (len <= 60 || (len <= 160 && !p.contains('。')))
     {
         return true;
     }
@@ -310,10 +316,10 @@ fn is_boilerplate(p: &str) -> bool {
     if is_date_line(p) || is_doc_number_line(p) || is_page_marker(p) {
         return true;
     }
-    if REPLY_FORMULAS.iter().any(|f| p.contains(f)) && len <= 160 {
+    if len <= 160 && REPLY_FORMULAS.iter().any(|f| p.contains(f)) {
         return true;
     }
-    if SHORT_FORMULAS.iter().any(|f| p.contains(f)) && len <= 50 {
+    if len <= 50 && SHORT_FORMULAS.iter().any(|f| p.contains(f)) {
         return true;
     }
     // Salutation: "张三代表：", "****委员:", "省发展改革委：", "尊敬的王代表"
@@ -398,6 +404,9 @@ fn is_doc_number_line(p: &str) -> bool {
 
 fn is_page_marker(p: &str) -> bool {
     // "- 3 -", "第3页", "第 3 页 共 8 页", "图片1.png"
+    if char_len(p) > 60 {
+        return false;
+    }
     let compact: String = p.chars().filter(|c| !c.is_whitespace()).collect();
     (compact.starts_with('第') && compact.ends_with('页') && char_len(&compact) <= 14)
         || [".png", ".jpg", ".jpeg", ".gif", ".PNG", ".JPG"]

@@ -174,7 +174,11 @@ impl Tokenizer {
     pub fn feature_words(&self, text: &str, out: &mut Vec<FeatureWord>) {
         let normalized = Normalized::new(text);
         for (s, e, w) in self.cut(&normalized) {
-            if !w.chars().any(char::is_alphanumeric) {
+            // (CJK first: `is_alphanumeric` is slow on CJK chars.)
+            if !w
+                .chars()
+                .any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c) || c.is_alphanumeric())
+            {
                 continue;
             }
             let word = if w

@@ -51,6 +51,23 @@ fn frozen_test_split_scores_clear_the_floors() {
 }
 
 #[test]
+fn hashed_term_lookup_matches_term_strings_on_the_corpus() {
+    let (dir, tagger) = committed();
+    let (_, _, corpus) = train::load_inputs(&dir).unwrap();
+    let space = &tagger.model().features;
+    for s in corpus.train.iter().chain(&corpus.test) {
+        let mut words = Vec::new();
+        tagger.tokenizer().feature_words(&s.text, &mut words);
+        assert_eq!(
+            space.transform_words(&words),
+            space.transform(&space.params.terms(&words)),
+            "{}",
+            s.id
+        );
+    }
+}
+
+#[test]
 fn traditional_script_is_tagged_as_well_as_simplified() {
     let (dir, tagger) = committed();
     let (_, _, corpus) = train::load_inputs(&dir).unwrap();

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Rust fgf server vs the Python baseline (jieba + scikit-learn behind grpcio),
+# on the same machine, the same documents and the same load generator.
+#
+#   bash bench/compare.sh            # from the repository root
+#
+# Needs: a Rust toolchain, python3 with venv (PyPI reachable once for
+# bench/python_baseline/setup.sh), taskset (util-linux), 2+ cores.
+# Environment: DURATION (default 10s per run), DOC_SIZE (default 10000 bytes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+DOC_SIZE=${DOC_SIZE:-10000}
+RUST_PORT=50151
+PY_PORT=50161
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+echo "building..." >&2
+cargo build --release --quiet
+FGF=target/release/fgf
+bash bench/python_baseline/setup.sh >&2
+PY=${VENV:-bench/python_baseline/.venv}/bin/python
+
+# Wall time from exec until the port accepts connections (both servers load
+# their model before they bind).
+wait_port() { # port start_ns -> prints seconds
+  local port=$1 start=$2
+  until (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; do sleep 0.005; done
+  echo "scale=3; ($(date +%s%N) - $start) / 1000000000" | bc
+}
+# user+system CPU seconds of a process and its children (Python workers).
+cpu_seconds() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" || true); do
+    total=$(awk -v t="$total" '{print t + ($14 + $15)}' /proc/"$p"/stat)
+  done
+  echo "scale=3; $total / $(getconf CLK_TCK)" | bc
+}
+# Peak resident set (MB) of a process and its children.
+peak_rss() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '/VmHWM/{print $2}' /proc/"$p"/status)))
+  done
+  echo "scale=1; $total / 1024" | bc
+}
+json() { "$PY" -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+
+# The documents: generated from the training corpus, saved for both sides.
+DOCS=$WORK/docs.jsonl
+
+run_server() { # name cores -> starts, sets PID and READY
+  local name=$1 cores=$2 start
+  start=$(date +%s%N)
+  if [ "$name" = rust ]; then
+    taskset -c "$cores" $FGF serve --addr 127.0.0.1:$RUST_PORT \
+      --cpu-jobs "$(echo "$cores" | tr ',' '\n' | wc -l)" --workers "$(echo "$cores" | tr ',' '\n' | wc -l)" \
+      >"$WORK/$name.log" 2>&1 &
+    PID=$!; READY=$(wait_port $RUST_PORT "$start"); PORT=$RUST_PORT
+  else
+    taskset -c "$cores" "$PY" bench/python_baseline/server.py --addr 127.0.0.1:$PY_PORT \
+      --workers "$(echo "$cores" | tr ',' '\n' | wc -l)" >"$WORK/$name.log" 2>&1 &
+    PID=$!; READY=$(wait_port $PY_PORT "$start"); PORT=$PY_PORT
+  fi
+}
+
+measure() { # name server_cores bench_cores label
+  local name=$1 cores=$2 bcores=$3 label=$4 cpu0 cpu1
+  run_server "$name" "$cores"
+  if [ ! -f "$DOCS" ]; then
+    taskset -c "$bcores" $FGF bench --server http://127.0.0.1:$PORT --count 1 --warmup 0s \
+      --doc-size "$DOC_SIZE" --write-docs "$DOCS" >/dev/null
+  fi
+  # Peak: closed loop, 8 concurrent calls.
+  taskset -c "$bcores" $FGF bench --server http://127.0.0.1:$PORT --docs "$DOCS" \
+    --concurrency 8 --warmup 2s --duration 1s >/dev/null
+  cpu0=$(cpu_seconds $PID)
+  taskset -c "$bcores" $FGF bench --server http://127.0.0.1:$PORT --docs "$DOCS" \
+    --concurrency 8 --warmup 0s --duration "$DURATION" --json "$WORK/$label.peak.json" \
+    >>"$WORK/bench.log" 2>&1
+  cpu1=$(cpu_seconds $PID)
+  local peak mb
+  peak=$(json "$WORK/$label.peak.json" "d['docs_per_s']")
+  mb=$(json "$WORK/$label.peak.json" "d['bytes']/1e6")
+  # Latency at 80% of this server's peak, open loop.
+  local rate
+  rate=$(echo "scale=1; $peak * 0.8" | bc)
+  taskset -c "$bcores" $FGF bench --server http://127.0.0.1:$PORT --docs "$DOCS" \
+    --concurrency 64 --rate "$rate" --warmup 0s --duration "$DURATION" \
+    --json "$WORK/$label.p80.json" >>"$WORK/bench.log" 2>&1
+  echo "$label $(json "$WORK/$label.peak.json" "round(d['docs_per_s'],1)") \
+$(json "$WORK/$label.peak.json" "round(d['mb_per_s'],2)") \
+$(json "$WORK/$label.peak.json" "d['latency']['p50_ms']") \
+$(json "$WORK/$label.peak.json" "d['latency']['p99_ms']") \
+$(json "$WORK/$label.p80.json" "d['latency']['p50_ms']") \
+$(json "$WORK/$label.p80.json" "d['latency']['p99_ms']") \
+$(echo "scale=3; ($cpu1 - $cpu0) / $mb" | bc) \
+$(peak_rss $PID) $READY" >>"$WORK/rows"
+  kill $PID; wait $PID 2>/dev/null || true
+}
+
+: >"$WORK/rows"
+echo "measuring (about 2 minutes)..." >&2
+measure rust 0 1 rust-1core
+measure python 0 1 python-1core
+measure rust 0,1 0,1 rust-2cores
+measure python 0,1 0,1 python-2cores
+
+# In process, one core: fgf's whole tag vs the Python pipeline's
+# transform + predict on the same documents (five times over, so that
+# loading the model is a small part of the time).
+for _ in 1 2 3 4 5; do cat "$DOCS"; done >"$WORK/docs5.jsonl"
+local_rate=$(taskset -c 0 $FGF tag "$WORK/docs5.jsonl" --local --threads 1 --out "$WORK/local.jsonl" 2>&1 \
+  | sed -n 's/.*(\([0-9.]*\) docs\/s).*/\1/p')
+py_rate=$(taskset -c 0 "$PY" bench/python_baseline/inprocess.py "$WORK/docs5.jsonl" | "$PY" -c "import json,sys; print(round(json.load(sys.stdin)['docs_per_s'],1))")
+
+echo
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); documents: $(wc -l <"$DOCS") x ~${DOC_SIZE} bytes; runs of $DURATION"
+printf '%-14s %9s %7s %8s %8s %9s %9s %9s %8s %8s\n' server docs/s MB/s p50ms p99ms p50@80% p99@80% cpu-s/MB rssMB ready-s
+while read -r l a b c d e f g h i; do
+  printf '%-14s %9s %7s %8s %8s %9s %9s %9s %8s %8s\n' "$l" "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" "$i"
+done <"$WORK/rows"
+"$PY" - "$WORK/rows" <<'PYEOF'
+import sys
+rows = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in open(sys.argv[1])}
+names = ["docs/s", "MB/s", "p50ms", "p99ms", "p50@80%", "p99@80%", "cpu-s/MB", "rssMB", "ready-s"]
+for cores in ("1core", "2cores"):
+    r, p = rows[f"rust-{cores}"], rows[f"python-{cores}"]
+    print(f"python/rust {cores:<7}" + " ".join(f"{n}={b/a:.2f}" if a else f"{n}=n/a" for n, a, b in zip(names, r, p)))
+PYEOF
+echo "in process, 1 core: fgf tag --local ${local_rate} docs/s, python transform+predict ${py_rate} docs/s (rust/python $(echo "scale=1; $local_rate / $py_rate" | bc)x)"
+echo "limit (jieba-rs cut alone vs the whole in-process tag, criterion, 10 KB):"
+cargo bench --quiet --bench tagging -- '10KB' 2>/dev/null \
+  | awk '/^stage\//{name=$1} /thrpt:  \[/{ if (name!="") {print "  " name, $4, $5; name=""} }' \
+  | grep -E 'jieba_cut|/tag/'
