@@ -55,6 +55,7 @@ pub async fn serve(
 
     let limits = config.limits;
     let service = TaggerService::new(tagger, limits, config.cpu_jobs);
+    let draining = service.draining();
     // Room for the largest accepted document plus the message framing, so an
     // oversized document gets our INVALID_ARGUMENT naming the limit; far
     // larger messages are refused by tonic with RESOURCE_EXHAUSTED.
@@ -83,6 +84,7 @@ pub async fn serve(
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutting down: finishing in-flight calls");
+        draining.cancel();
         reporter
             .set_not_serving::<TaggerServer<TaggerService>>()
             .await;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::pb;
@@ -43,6 +44,9 @@ pub struct TaggerService {
     tagger: Arc<Tagger>,
     limits: Limits,
     cpu: Arc<Semaphore>,
+    /// Cancelled when the server starts shutting down: open TagStreams stop
+    /// reading new documents, finish the ones in hand and end.
+    draining: CancellationToken,
 }
 
 impl TaggerService {
@@ -52,7 +56,14 @@ impl TaggerService {
             tagger,
             limits,
             cpu: Arc::new(Semaphore::new(cpu_jobs.max(1))),
+            draining: CancellationToken::new(),
         }
+    }
+
+    /// The token that, once cancelled, makes open TagStreams end after the
+    /// documents they are working on (see [`crate::server::serve`]).
+    pub fn draining(&self) -> CancellationToken {
+        self.draining.clone()
     }
 
     /// Runs `job` on the blocking pool once a CPU slot is free.
@@ -161,14 +172,18 @@ impl pb::tagger_server::Tagger for TaggerService {
         &self,
         request: Request<Streaming<pb::TagRequest>>,
     ) -> Result<Response<Self::TagStreamStream>, Status> {
-        let inbound = request.into_inner();
+        // On shutdown, stop reading: the documents already read are answered
+        // and the stream ends with OK; a client resends the rest elsewhere.
+        let inbound = request
+            .into_inner()
+            .take_until(self.draining.clone().cancelled_owned());
         let window = self.limits.stream_window.max(1);
         let (tx, rx) = mpsc::channel(window);
         let service = self.clone();
         tokio::spawn(async move {
             // `buffered` keeps request order and works on at most `window`
             // documents; `send` waits while the client is not reading.
-            let mut results = inbound
+            let results = inbound
                 .map(|item| {
                     let service = service.clone();
                     async move {
@@ -188,6 +203,7 @@ impl pb::tagger_server::Tagger for TaggerService {
                     }
                 })
                 .buffered(window);
+            let mut results = std::pin::pin!(results);
             while let Some(result) = results.next().await {
                 let failed = result.is_err();
                 if tx.send(result).await.is_err() || failed {

@@ -541,3 +541,27 @@ async fn evidence_points_at_the_words_that_raised_each_label() {
             .all(|s| s.themes.iter().all(|l| l.evidence.is_empty()))
     );
 }
+
+#[tokio::test]
+async fn sigterm_ends_open_streams_after_the_documents_in_hand() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(request("s1", "推行“一网通办”。")).await.unwrap();
+    let mut inbound = client
+        .tag_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = inbound.next().await.unwrap().unwrap();
+    assert_eq!(first.id, "s1");
+    // The client keeps its side open; shutdown must still end the stream.
+    let terminate = tokio::task::spawn_blocking(move || server.terminate());
+    let end = tokio::time::timeout(std::time::Duration::from_secs(10), inbound.next())
+        .await
+        .expect("stream ended on shutdown");
+    assert!(matches!(end, None | Some(Err(_))), "{end:?}");
+    let status = terminate.await.unwrap();
+    assert!(status.success(), "{status:?}");
+    drop(tx);
+}
