@@ -229,6 +229,8 @@ pub struct BatchOptions {
     pub request: pb::TagRequest,
     /// Threads for `--local` (default: cores).
     pub threads: usize,
+    /// Bearer token sent to servers that need one.
+    pub auth_token: Option<String>,
 }
 
 impl Default for BatchOptions {
@@ -240,6 +242,7 @@ impl Default for BatchOptions {
             backoff: Duration::from_millis(200),
             request: pb::TagRequest::default(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            auth_token: None,
         }
     }
 }
@@ -623,6 +626,14 @@ fn blames_the_document(code: Code) -> bool {
     )
 }
 
+/// Statuses on opening a stream that no retry can fix.
+fn fatal_for_the_run(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unauthenticated | Code::PermissionDenied | Code::Unimplemented
+    )
+}
+
 /// One TagStream at a time: feeds it jobs from the queue, matches the
 /// in-order answers to the jobs in flight, and on a broken stream hands the
 /// unanswered jobs back and reconnects. Runs until aborted.
@@ -652,8 +663,27 @@ async fn stream_worker(
         in_flight.push_back(first);
         let mut client = pb::tagger_client::TaggerClient::new(channel.clone())
             .max_decoding_message_size(MAX_RESPONSE_BYTES);
-        let mut inbound = match client.tag_stream(ReceiverStream::new(rx)).await {
+        let mut call = tonic::Request::new(ReceiverStream::new(rx));
+        if let Some(token) = &options.auth_token
+            && crate::auth::authorize(&mut call, token).is_err()
+        {
+            return;
+        }
+        let mut inbound = match client.tag_stream(call).await {
             Ok(r) => r.into_inner(),
+            Err(status) if fatal_for_the_run(status.code()) => {
+                // Every document would fail the same way: fail them as they
+                // come, with the server's reason.
+                for job in in_flight.drain(..) {
+                    let outcome = Outcome::Failed {
+                        id: job.doc.id.clone(),
+                        code: status.code(),
+                        message: status.message().to_string(),
+                    };
+                    let _ = results.send((job.seq, outcome, Some(job)));
+                }
+                continue;
+            }
             Err(status) => {
                 tracing::debug!(code = ?status.code(), "TagStream call failed; retrying");
                 failures += 1;

@@ -8,6 +8,7 @@
 //! [`service`] and [`server`] expose it over gRPC, [`client`] connects to it; [`train`] builds the model
 //! from the labeled [`corpus`] and scores it ([`metrics`]).
 
+pub mod auth;
 pub mod batch;
 pub mod client;
 pub mod compare;

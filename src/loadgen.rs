@@ -51,6 +51,8 @@ pub struct LoadParams {
     /// Calls started per second (unary, open loop); `None`: closed loop.
     pub rate: Option<f64>,
     pub warmup: Duration,
+    /// Bearer token sent to servers that need one.
+    pub auth_token: Option<String>,
 }
 
 /// Latency percentiles in milliseconds.
@@ -158,9 +160,20 @@ struct Feed {
     next: AtomicU64,
     limit: Option<u64>,
     until: Option<Instant>,
+    token: Option<String>,
 }
 
 impl Feed {
+    /// `message` as a request, with the bearer token when there is one.
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        if let Some(token) = &self.token {
+            // A bad token was refused when the run was set up.
+            let _ = crate::auth::authorize(&mut request, token);
+        }
+        request
+    }
+
     fn take(&self) -> Option<&pb::TagRequest> {
         if self.until.is_some_and(|u| Instant::now() >= u) {
             return None;
@@ -196,6 +209,7 @@ pub async fn run(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadR
             next: AtomicU64::new(0),
             limit: None,
             until: Some(Instant::now() + params.warmup),
+            token: params.auth_token.clone(),
         };
         run_closed_unary(&channels, &warm, &Tally::default()).await;
     }
@@ -204,6 +218,7 @@ pub async fn run(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadR
         next: AtomicU64::new(0),
         limit: params.count,
         until: params.duration.map(|d| Instant::now() + d),
+        token: params.auth_token.clone(),
     };
     let tally = Tally::default();
     let started = Instant::now();
@@ -250,7 +265,11 @@ async fn run_closed_unary(channels: &[Channel], feed: &Feed, tally: &Tally) {
         while let Some(req) = feed.take() {
             let started = Instant::now();
             let bytes = req.text.len();
-            let status = client.tag(req.clone()).await.err().map(|s| s.code());
+            let status = client
+                .tag(feed.request(req.clone()))
+                .await
+                .err()
+                .map(|s| s.code());
             tally.record(started, bytes, status);
         }
     });
@@ -284,7 +303,7 @@ async fn run_open_unary(channels: &[Channel], feed: &Feed, rate: f64, tally: &Ta
                     break;
                 };
                 let bytes = req.text.len();
-                let status = client.tag(req).await.err().map(|s| s.code());
+                let status = client.tag(feed.request(req)).await.err().map(|s| s.code());
                 tally.record(scheduled, bytes, status);
             }
         }
@@ -302,7 +321,7 @@ async fn run_streams(
         let mut client = tagger_client(channel.clone());
         let (tx, rx) = mpsc::channel::<pb::TagRequest>(window.max(1));
         let mut inbound = client
-            .tag_stream(ReceiverStream::new(rx))
+            .tag_stream(feed.request(ReceiverStream::new(rx)))
             .await
             .context("opening TagStream")?
             .into_inner();

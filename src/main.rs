@@ -54,6 +54,13 @@ enum Command {
         /// Documents a TagStream call works on at once.
         #[arg(long, default_value_t = 16)]
         stream_window: usize,
+        /// Require `authorization: Bearer <token>` on every call but health;
+        /// the token is read from this file (or from FGF_AUTH_TOKEN).
+        #[arg(long)]
+        auth_token_file: Option<PathBuf>,
+        /// Allow --addr to be a non-loopback address (all interfaces).
+        #[arg(long)]
+        listen_public: bool,
     },
     /// Train the model from the corpus in the models folder and score it on
     /// the frozen test split.
@@ -174,6 +181,9 @@ enum Command {
         /// Threads for --local (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// Bearer token for servers that need one (or FGF_AUTH_TOKEN).
+        #[arg(long)]
+        auth_token_file: Option<PathBuf>,
     },
     /// Load-test a server's Tag API (this one or any other speaking the
     /// proto) and report docs/s, MB/s, latency percentiles and errors.
@@ -214,6 +224,9 @@ enum Command {
         /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Bearer token for servers that need one (or FGF_AUTH_TOKEN).
+        #[arg(long)]
+        auth_token_file: Option<PathBuf>,
     },
     /// Measure paragraph reconstruction: wrap clean documents (one paragraph
     /// per line) at several widths and compare spans and labels.
@@ -252,7 +265,15 @@ fn run(cli: Cli) -> Result<()> {
             workers,
             cpu_jobs,
             stream_window,
+            auth_token_file,
+            listen_public,
         } => {
+            if !addr.ip().is_loopback() && !listen_public {
+                anyhow::bail!(
+                    "--addr {addr} is reachable from other machines; pass --listen-public to allow it"
+                );
+            }
+            let auth = fgf_tagger::auth::BearerToken::configured(auth_token_file.as_deref())?;
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let started = Instant::now();
             let tagger = Arc::new(Tagger::load(&model)?);
@@ -268,6 +289,7 @@ fn run(cli: Cli) -> Result<()> {
                     stream_window,
                 },
                 cpu_jobs: cpu_jobs.unwrap_or(cores),
+                auth,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(workers.unwrap_or(cores).max(1))
@@ -510,6 +532,7 @@ fn run(cli: Cli) -> Result<()> {
             lines,
             evidence,
             threads,
+            auth_token_file,
         } => {
             use fgf_tagger::batch::{
                 self, BatchOptions, Inputs, OrderedWriter, OutputPaths, Progress,
@@ -552,6 +575,7 @@ fn run(cli: Cli) -> Result<()> {
                     ..Default::default()
                 },
                 threads: threads.unwrap_or(BatchOptions::default().threads).max(1),
+                auth_token: fgf_tagger::auth::client_token(auth_token_file.as_deref())?,
                 ..BatchOptions::default()
             };
             let inputs = Inputs::new(&inputs)?;
@@ -594,6 +618,7 @@ fn run(cli: Cli) -> Result<()> {
             doc_size,
             write_docs,
             json,
+            auth_token_file,
         } => {
             use fgf_tagger::loadgen::{self, LoadParams, Mode};
             let mode = match mode.as_str() {
@@ -639,6 +664,7 @@ fn run(cli: Cli) -> Result<()> {
                 count,
                 rate,
                 warmup,
+                auth_token: fgf_tagger::auth::client_token(auth_token_file.as_deref())?,
             };
             let report =
                 tokio::runtime::Runtime::new()?.block_on(loadgen::run(&params, requests))?;

@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
@@ -28,6 +29,8 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Documents processed at the same time (defaults to the core count).
     pub cpu_jobs: usize,
+    /// When set, Tagger and reflection calls need this bearer token.
+    pub auth: Option<crate::auth::BearerToken>,
 }
 
 impl Default for ServeConfig {
@@ -35,6 +38,7 @@ impl Default for ServeConfig {
         Self {
             limits: Limits::default(),
             cpu_jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            auth: None,
         }
     }
 }
@@ -93,11 +97,17 @@ pub async fn serve(
             .await;
     };
 
+    // Health stays open; everything else checks the token when one is set.
+    let auth = config.auth.clone();
+    let check = move |req: tonic::Request<()>| match &auth {
+        Some(token) => token.check(req),
+        None => Ok(req),
+    };
     Server::builder()
         .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(tagger_server)
+        .add_service(InterceptedService::new(reflection_v1, check.clone()))
+        .add_service(InterceptedService::new(reflection_v1alpha, check.clone()))
+        .add_service(InterceptedService::new(tagger_server, check))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .context("gRPC server failed")

@@ -270,3 +270,44 @@ fn local_mode_tags_folders_in_process_like_the_server() {
         std::fs::read(&remote).unwrap()
     );
 }
+
+#[test]
+fn a_wrong_token_fails_every_document_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&token, "right-token").unwrap();
+    std::fs::write(&wrong, "wrong-token").unwrap();
+    let input = dir.path().join("docs.jsonl");
+    write_docs(&input, 20);
+    let out = dir.path().join("out.jsonl");
+    let server = TestServer::start(&["--auth-token-file", token.to_str().unwrap()]);
+    let args = |t: &Path| {
+        vec![
+            input.to_str().unwrap().to_string(),
+            "--server".to_string(),
+            server.url(),
+            "--out".to_string(),
+            out.to_str().unwrap().to_string(),
+            "--auth-token-file".to_string(),
+            t.to_str().unwrap().to_string(),
+        ]
+    };
+    let a = args(&wrong);
+    let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    let output = fgf_tag(&refs).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "retried a token error"
+    );
+    let errors = std::fs::read_to_string(dir.path().join("out.jsonl.errors.jsonl")).unwrap();
+    assert_eq!(errors.lines().count(), 20);
+    assert!(errors.contains("UNAUTHENTICATED"), "{errors}");
+
+    let a = args(&token);
+    let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+    assert!(fgf_tag(&refs).output().unwrap().status.success());
+    assert_eq!(lines_in(&out), 20);
+}

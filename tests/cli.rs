@@ -49,3 +49,11 @@ fn segment_command_prints_tokens_with_offsets() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("告知承诺制\t6..21\t*"), "{stdout}");
 }
+
+#[test]
+fn serve_refuses_all_interfaces_without_listen_public() {
+    let out = fgf(&["serve", "--addr", "0.0.0.0:0"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--listen-public"), "{stderr}");
+}

@@ -565,3 +565,50 @@ async fn sigterm_ends_open_streams_after_the_documents_in_hand() {
     assert!(status.success(), "{status:?}");
     drop(tx);
 }
+
+#[tokio::test]
+async fn a_token_guards_every_rpc_but_health() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "t0ken-for-tests\n").unwrap();
+    let server = TestServer::start(&["--auth-token-file", token_file.to_str().unwrap()]);
+    let mut client = server.client().await;
+
+    let err = client.tag(request("a", "正文。")).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    assert!(
+        err.message().contains("authorization: Bearer"),
+        "{}",
+        err.message()
+    );
+
+    let mut wrong = tonic::Request::new(request("b", "正文。"));
+    fgf_tagger::auth::authorize(&mut wrong, "t0ken-for-test").unwrap();
+    assert_eq!(
+        client.tag(wrong).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+
+    let mut right = tonic::Request::new(request("c", "推行“一网通办”。"));
+    fgf_tagger::auth::authorize(&mut right, "t0ken-for-tests").unwrap();
+    assert_eq!(client.tag(right).await.unwrap().into_inner().id, "c");
+
+    let err = client
+        .get_model_info(pb::GetModelInfoRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+
+    let mut health = HealthClient::new(server.channel().await);
+    let status = health
+        .check(HealthCheckRequest {
+            service: "fgf.v1.Tagger".to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status();
+    assert_eq!(status, ServingStatus::Serving);
+}
