@@ -61,6 +61,10 @@ enum Command {
         /// Allow --addr to be a non-loopback address (all interfaces).
         #[arg(long)]
         listen_public: bool,
+        /// Documents allowed to wait for a CPU slot; more are refused with
+        /// RESOURCE_EXHAUSTED at once.
+        #[arg(long, default_value_t = 256)]
+        max_queue: usize,
     },
     /// Train the model from the corpus in the models folder and score it on
     /// the frozen test split.
@@ -267,6 +271,7 @@ fn run(cli: Cli) -> Result<()> {
             stream_window,
             auth_token_file,
             listen_public,
+            max_queue,
         } => {
             if !addr.ip().is_loopback() && !listen_public {
                 anyhow::bail!(
@@ -287,6 +292,7 @@ fn run(cli: Cli) -> Result<()> {
                 limits: Limits {
                     max_doc_bytes,
                     stream_window,
+                    max_queue,
                 },
                 cpu_jobs: cpu_jobs.unwrap_or(cores),
                 auth,

@@ -27,6 +27,10 @@ pub struct Limits {
     pub max_doc_bytes: usize,
     /// Documents a TagStream works on at once (and responses it buffers).
     pub stream_window: usize,
+    /// Documents allowed to wait for a CPU slot; beyond that a document is
+    /// refused at once with RESOURCE_EXHAUSTED (load shedding) instead of
+    /// queueing without bound.
+    pub max_queue: usize,
 }
 
 impl Default for Limits {
@@ -34,6 +38,7 @@ impl Default for Limits {
         Self {
             max_doc_bytes: 4 * 1024 * 1024,
             stream_window: 16,
+            max_queue: 256,
         }
     }
 }
@@ -47,6 +52,8 @@ pub struct TaggerService {
     /// Cancelled when the server starts shutting down: open TagStreams stop
     /// reading new documents, finish the ones in hand and end.
     draining: CancellationToken,
+    /// Documents waiting for a CPU slot now.
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl TaggerService {
@@ -57,6 +64,7 @@ impl TaggerService {
             limits,
             cpu: Arc::new(Semaphore::new(cpu_jobs.max(1))),
             draining: CancellationToken::new(),
+            waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         }
     }
 
@@ -71,11 +79,23 @@ impl TaggerService {
         &self,
         job: impl FnOnce(&Tagger) -> T + Send + 'static,
     ) -> Result<T, Status> {
+        use std::sync::atomic::Ordering;
+        // Load shedding: a full queue refuses at once. A caller that gives up
+        // (deadline, cancel) while waiting drops this future, so its
+        // document never reaches the CPU.
+        let waiting = self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = scopeguard(&self.waiting);
+        if waiting >= self.limits.max_queue {
+            return Err(Status::resource_exhausted(format!(
+                "server busy: {waiting} documents already waiting; retry with backoff"
+            )));
+        }
         let _permit = self
             .cpu
             .acquire()
             .await
             .map_err(|_| Status::unavailable("server is shutting down"))?;
+        drop(_waiting);
         let tagger = Arc::clone(&self.tagger);
         tokio::task::spawn_blocking(move || job(&tagger))
             .await
@@ -149,6 +169,19 @@ impl TaggerService {
         );
         Ok(response)
     }
+}
+
+/// Decrements the waiting count when dropped.
+struct WaitingGuard<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for WaitingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+fn scopeguard(n: &std::sync::atomic::AtomicUsize) -> WaitingGuard<'_> {
+    WaitingGuard(n)
 }
 
 type TagStreamOut = Pin<Box<dyn Stream<Item = Result<pb::TagResponse, Status>> + Send>>;

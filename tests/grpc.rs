@@ -612,3 +612,34 @@ async fn a_token_guards_every_rpc_but_health() {
         .status();
     assert_eq!(status, ServingStatus::Serving);
 }
+
+#[tokio::test]
+async fn overload_is_shed_with_resource_exhausted_not_queued() {
+    let server = TestServer::start(&["--cpu-jobs", "1", "--max-queue", "2"]);
+    let client = server.client().await;
+    let big = REPLY.repeat(400);
+    let started = std::time::Instant::now();
+    let calls: Vec<_> = (0..16)
+        .map(|i| {
+            let mut client = client.clone();
+            let req = request(&format!("o{i}"), &big);
+            tokio::spawn(async move { client.tag(req).await })
+        })
+        .collect();
+    let (mut ok, mut shed) = (0, 0);
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert!(status.message().contains("busy"), "{}", status.message());
+                shed += 1;
+            }
+        }
+    }
+    assert!(ok >= 1 && shed >= 1, "ok {ok}, shed {shed}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    // Still serving afterwards.
+    let mut client = client.clone();
+    assert!(client.tag(request("after", "正文。")).await.is_ok());
+}
