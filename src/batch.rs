@@ -36,7 +36,7 @@ use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::client::MAX_RESPONSE_BYTES;
 use crate::pb;
@@ -231,6 +231,8 @@ pub struct BatchOptions {
     pub threads: usize,
     /// Bearer token sent to servers that need one.
     pub auth_token: Option<String>,
+    /// PEM CA that `https://` servers are verified against.
+    pub tls_ca: Option<Vec<u8>>,
 }
 
 impl Default for BatchOptions {
@@ -243,6 +245,7 @@ impl Default for BatchOptions {
             request: pb::TagRequest::default(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             auth_token: None,
+            tls_ca: None,
         }
     }
 }
@@ -595,14 +598,11 @@ fn backoff(base: Duration, attempts: u32) -> Duration {
 }
 
 /// A channel balancing over every server (tower p2c through tonic).
-pub fn balanced_channel(servers: &[String]) -> Result<Channel> {
+pub fn balanced_channel(servers: &[String], tls_ca: Option<&[u8]>) -> Result<Channel> {
     let endpoints = servers
         .iter()
         .map(|url| {
-            Ok(Endpoint::from_shared(url.clone())
-                .with_context(|| format!("{url:?} is not a valid server URL"))?
-                .connect_timeout(Duration::from_secs(5))
-                .tcp_nodelay(true)
+            Ok(crate::client::endpoint(url, tls_ca)?
                 .http2_keep_alive_interval(Duration::from_secs(10))
                 .keep_alive_timeout(Duration::from_secs(10)))
         })
@@ -832,7 +832,7 @@ pub async fn run_remote(
     if servers.is_empty() {
         bail!("no --server given (or use --local)");
     }
-    let channel = balanced_channel(servers)?;
+    let channel = balanced_channel(servers, options.tls_ca.as_deref())?;
     let options = Arc::new(options);
     let window = Arc::new(Semaphore::new(options.window.max(1)));
     let (job_tx, job_rx) = mpsc::unbounded_channel::<Job>();

@@ -27,7 +27,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
 use crate::batch::code_name;
-use crate::client::{connect_channel, tagger_client};
+use crate::client::{connect_channel_with, tagger_client};
 use crate::pb;
 
 /// Unary calls or streams.
@@ -53,6 +53,8 @@ pub struct LoadParams {
     pub warmup: Duration,
     /// Bearer token sent to servers that need one.
     pub auth_token: Option<String>,
+    /// PEM CA that an `https://` server is verified against.
+    pub tls_ca: Option<Vec<u8>>,
 }
 
 /// Latency percentiles in milliseconds.
@@ -199,7 +201,7 @@ pub async fn run(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadR
     // workers) sees the load as a real fleet of clients would send it.
     let mut channels = Vec::with_capacity(params.concurrency.max(1));
     for _ in 0..params.concurrency.max(1) {
-        channels.push(connect_channel(&params.server).await?);
+        channels.push(connect_channel_with(&params.server, params.tls_ca.as_deref()).await?);
     }
     let docs = Arc::new(docs);
     // Warm-up: connections, server caches, allocator.

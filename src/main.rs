@@ -65,6 +65,15 @@ enum Command {
         /// RESOURCE_EXHAUSTED at once.
         #[arg(long, default_value_t = 256)]
         max_queue: usize,
+        /// Serve TLS with this PEM certificate chain (needs --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Mutual TLS: accept only clients with a certificate signed by this PEM CA.
+        #[arg(long, requires = "tls_cert")]
+        tls_client_ca: Option<PathBuf>,
     },
     /// Train the model from the corpus in the models folder and score it on
     /// the frozen test split.
@@ -188,6 +197,9 @@ enum Command {
         /// Bearer token for servers that need one (or FGF_AUTH_TOKEN).
         #[arg(long)]
         auth_token_file: Option<PathBuf>,
+        /// PEM CA certificate that https:// servers are verified against.
+        #[arg(long)]
+        tls_ca: Option<PathBuf>,
     },
     /// Load-test a server's Tag API (this one or any other speaking the
     /// proto) and report docs/s, MB/s, latency percentiles and errors.
@@ -231,6 +243,9 @@ enum Command {
         /// Bearer token for servers that need one (or FGF_AUTH_TOKEN).
         #[arg(long)]
         auth_token_file: Option<PathBuf>,
+        /// PEM CA certificate that an https:// server is verified against.
+        #[arg(long)]
+        tls_ca: Option<PathBuf>,
     },
     /// Measure paragraph reconstruction: wrap clean documents (one paragraph
     /// per line) at several widths and compare spans and labels.
@@ -272,6 +287,9 @@ fn run(cli: Cli) -> Result<()> {
             auth_token_file,
             listen_public,
             max_queue,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
         } => {
             if !addr.ip().is_loopback() && !listen_public {
                 anyhow::bail!(
@@ -279,6 +297,21 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
             let auth = fgf_tagger::auth::BearerToken::configured(auth_token_file.as_deref())?;
+            let read =
+                |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(cert), Some(key)) => {
+                    let mut tls = tonic::transport::ServerTlsConfig::new().identity(
+                        tonic::transport::Identity::from_pem(read(cert)?, read(key)?),
+                    );
+                    if let Some(ca) = &tls_client_ca {
+                        tls =
+                            tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
+                    }
+                    Some(tls)
+                }
+                _ => None,
+            };
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let started = Instant::now();
             let tagger = Arc::new(Tagger::load(&model)?);
@@ -296,6 +329,7 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 cpu_jobs: cpu_jobs.unwrap_or(cores),
                 auth,
+                tls,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(workers.unwrap_or(cores).max(1))
@@ -539,6 +573,7 @@ fn run(cli: Cli) -> Result<()> {
             evidence,
             threads,
             auth_token_file,
+            tls_ca,
         } => {
             use fgf_tagger::batch::{
                 self, BatchOptions, Inputs, OrderedWriter, OutputPaths, Progress,
@@ -582,6 +617,7 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 threads: threads.unwrap_or(BatchOptions::default().threads).max(1),
                 auth_token: fgf_tagger::auth::client_token(auth_token_file.as_deref())?,
+                tls_ca: read_optional(tls_ca.as_deref())?,
                 ..BatchOptions::default()
             };
             let inputs = Inputs::new(&inputs)?;
@@ -625,6 +661,7 @@ fn run(cli: Cli) -> Result<()> {
             write_docs,
             json,
             auth_token_file,
+            tls_ca,
         } => {
             use fgf_tagger::loadgen::{self, LoadParams, Mode};
             let mode = match mode.as_str() {
@@ -671,6 +708,7 @@ fn run(cli: Cli) -> Result<()> {
                 rate,
                 warmup,
                 auth_token: fgf_tagger::auth::client_token(auth_token_file.as_deref())?,
+                tls_ca: read_optional(tls_ca.as_deref())?,
             };
             let report =
                 tokio::runtime::Runtime::new()?.block_on(loadgen::run(&params, requests))?;
@@ -711,6 +749,12 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The bytes of an optional file.
+fn read_optional(path: Option<&std::path::Path>) -> Result<Option<Vec<u8>>> {
+    path.map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .transpose()
 }
 
 fn read_stdin() -> Result<String> {

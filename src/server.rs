@@ -31,6 +31,9 @@ pub struct ServeConfig {
     pub cpu_jobs: usize,
     /// When set, Tagger and reflection calls need this bearer token.
     pub auth: Option<crate::auth::BearerToken>,
+    /// When set, the server speaks TLS (and mutual TLS when the config has
+    /// a client CA).
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 impl Default for ServeConfig {
@@ -39,6 +42,7 @@ impl Default for ServeConfig {
             limits: Limits::default(),
             cpu_jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             auth: None,
+            tls: None,
         }
     }
 }
@@ -103,7 +107,11 @@ pub async fn serve(
         Some(token) => token.check(req),
         None => Ok(req),
     };
-    Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = config.tls.clone() {
+        builder = builder.tls_config(tls).context("configuring TLS")?;
+    }
+    builder
         .add_service(health_service)
         .add_service(InterceptedService::new(reflection_v1, check.clone()))
         .add_service(InterceptedService::new(reflection_v1alpha, check.clone()))
