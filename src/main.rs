@@ -330,6 +330,7 @@ fn run(cli: Cli) -> Result<()> {
                 cpu_jobs: cpu_jobs.unwrap_or(cores),
                 auth,
                 tls,
+                model_path: Some(model.clone()),
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(workers.unwrap_or(cores).max(1))
@@ -341,10 +342,11 @@ fn run(cli: Cli) -> Result<()> {
                     .await
                     .with_context(|| format!("cannot listen on {addr}"))?;
                 let local = listener.local_addr()?;
+                let hup = server::reload_signal();
                 // The first stdout line is the address, for scripts and tests.
                 println!("fgf listening on {local}");
                 tracing::info!(%local, "serving fgf.v1.Tagger");
-                server::serve(listener, tagger, config, server::shutdown_signal()).await
+                server::serve(listener, tagger, config, server::shutdown_signal(), hup).await
             })?;
             tracing::info!("stopped");
             Ok(())

@@ -34,6 +34,8 @@ pub struct ServeConfig {
     /// When set, the server speaks TLS (and mutual TLS when the config has
     /// a client CA).
     pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// The model file, reloaded on SIGHUP and by the admin rpc.
+    pub model_path: Option<std::path::PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -43,6 +45,7 @@ impl Default for ServeConfig {
             cpu_jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             auth: None,
             tls: None,
+            model_path: None,
         }
     }
 }
@@ -54,6 +57,7 @@ pub async fn serve(
     tagger: Arc<Tagger>,
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send,
+    reload_signal: Option<tokio::signal::unix::Signal>,
 ) -> Result<()> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let reflection_v1 = reflection().build_v1().context("building reflection v1")?;
@@ -62,8 +66,16 @@ pub async fn serve(
         .context("building reflection v1alpha")?;
 
     let limits = config.limits;
-    let service = TaggerService::new(tagger, limits, config.cpu_jobs);
+    let service = TaggerService::new(tagger, limits, config.cpu_jobs).with_reload(
+        crate::service::ReloadConfig {
+            model_path: config.model_path.clone(),
+            admin_allowed: config.auth.is_some(),
+        },
+    );
     let draining = service.draining();
+    if let (Some(path), Some(hup)) = (config.model_path.clone(), reload_signal) {
+        tokio::spawn(reload_on_sighup(service.clone(), path, hup));
+    }
     // Room for the largest accepted document plus the message framing, so an
     // oversized document gets our INVALID_ARGUMENT naming the limit; far
     // larger messages are refused by tonic with RESOURCE_EXHAUSTED.
@@ -119,6 +131,39 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .context("gRPC server failed")
+}
+
+/// Starts listening for SIGHUP. Call it before announcing the server: from
+/// then on SIGHUP reloads instead of ending the process.
+pub fn reload_signal() -> Option<tokio::signal::unix::Signal> {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; reload with the ReloadModel rpc");
+            None
+        }
+    }
+}
+
+/// Reloads the model file on every SIGHUP; a bad file is logged and the
+/// old model keeps serving.
+async fn reload_on_sighup(
+    service: TaggerService,
+    path: std::path::PathBuf,
+    mut hup: tokio::signal::unix::Signal,
+) {
+    while hup.recv().await.is_some() {
+        let (service, path) = (service.clone(), path.clone());
+        match tokio::task::spawn_blocking(move || service.reload(&path)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(
+                error = %format!("{e:#}"),
+                "SIGHUP: model not reloaded; the old model keeps serving"
+            ),
+            Err(e) => tracing::warn!(error = %e, "SIGHUP: reload task failed"),
+        }
+    }
 }
 
 /// Reflection over the Tagger and Health protos (built once per version).

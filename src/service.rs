@@ -46,7 +46,9 @@ impl Default for Limits {
 /// Implements `fgf.v1.Tagger` over a shared [`Tagger`].
 #[derive(Debug, Clone)]
 pub struct TaggerService {
-    tagger: Arc<Tagger>,
+    /// The model in use; swapped whole by a reload. A request takes its own
+    /// `Arc` at the start and finishes on that model.
+    tagger: Arc<arc_swap::ArcSwap<Tagger>>,
     limits: Limits,
     cpu: Arc<Semaphore>,
     /// Cancelled when the server starts shutting down: open TagStreams stop
@@ -54,18 +56,67 @@ pub struct TaggerService {
     draining: CancellationToken,
     /// Documents waiting for a CPU slot now.
     waiting: Arc<std::sync::atomic::AtomicUsize>,
+    reload: ReloadConfig,
 }
 
 impl TaggerService {
     /// `cpu_jobs` bounds how many documents are processed at the same time.
     pub fn new(tagger: Arc<Tagger>, limits: Limits, cpu_jobs: usize) -> Self {
         Self {
-            tagger,
+            tagger: Arc::new(arc_swap::ArcSwap::new(tagger)),
             limits,
             cpu: Arc::new(Semaphore::new(cpu_jobs.max(1))),
             draining: CancellationToken::new(),
             waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            reload: ReloadConfig::default(),
         }
+    }
+
+    /// Enables reloading (SIGHUP, and the admin rpc when allowed).
+    pub fn with_reload(mut self, reload: ReloadConfig) -> Self {
+        self.reload = reload;
+        self
+    }
+
+    /// The model serving now.
+    pub fn current(&self) -> Arc<Tagger> {
+        self.tagger.load_full()
+    }
+
+    /// Loads `path`, checks it against the model serving now and swaps it
+    /// in. Returns the new version, or why the file was refused (the old
+    /// model keeps serving).
+    pub fn reload(&self, path: &std::path::Path) -> anyhow::Result<String> {
+        use anyhow::bail;
+        let new = Tagger::load(path)?;
+        let old = self.tagger.load();
+        let codes = |t: &Tagger| -> Vec<String> {
+            t.model()
+                .taxonomy
+                .labels()
+                .map(|l| l.code.clone())
+                .collect()
+        };
+        if codes(&new) != codes(&old) {
+            bail!("its taxonomy codes differ from the model serving now");
+        }
+        // Smoke classification: a plain sentence must get its theme.
+        let smoke = "全面推行部门联合“双随机、一公开”监管，抽查结果及时公示。";
+        let doc = new.tag(smoke, &crate::tagger::TagOptions::default());
+        let taxonomy = &new.model().taxonomy;
+        let found = doc
+            .spans
+            .iter()
+            .flat_map(|s| &s.labels)
+            .any(|h| taxonomy.label(h.index).code == "guan.random_inspection");
+        if !found {
+            bail!("the smoke test sentence did not get guan.random_inspection");
+        }
+        let version = new.model().version.clone();
+        let previous = old.model().version.clone();
+        self.tagger.store(Arc::new(new));
+        tracing::info!(from = %previous, to = %version, "model reloaded");
+        Ok(version)
     }
 
     /// The token that, once cancelled, makes open TagStreams end after the
@@ -96,7 +147,7 @@ impl TaggerService {
             .await
             .map_err(|_| Status::unavailable("server is shutting down"))?;
         drop(_waiting);
-        let tagger = Arc::clone(&self.tagger);
+        let tagger = self.tagger.load_full();
         tokio::task::spawn_blocking(move || job(&tagger))
             .await
             .map_err(|e| Status::internal(format!("tagging failed: {e}")))
@@ -182,6 +233,15 @@ impl Drop for WaitingGuard<'_> {
 
 fn scopeguard(n: &std::sync::atomic::AtomicUsize) -> WaitingGuard<'_> {
     WaitingGuard(n)
+}
+
+/// Where a reload reads the model and whether the admin rpc is allowed.
+#[derive(Debug, Clone, Default)]
+pub struct ReloadConfig {
+    /// The model file the server was started with.
+    pub model_path: Option<std::path::PathBuf>,
+    /// The admin rpc needs a bearer token on the server.
+    pub admin_allowed: bool,
 }
 
 type TagStreamOut = Pin<Box<dyn Stream<Item = Result<pb::TagResponse, Status>> + Send>>;
@@ -280,7 +340,36 @@ impl pb::tagger_server::Tagger for TaggerService {
         _request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
         tracing::debug!("model info");
-        Ok(Response::new(model_info(&self.tagger, &self.limits)))
+        Ok(Response::new(model_info(&self.tagger.load(), &self.limits)))
+    }
+
+    async fn reload_model(
+        &self,
+        _request: Request<pb::ReloadModelRequest>,
+    ) -> Result<Response<pb::ModelInfo>, Status> {
+        if !self.reload.admin_allowed {
+            return Err(Status::permission_denied(
+                "ReloadModel needs a server started with --auth-token-file (or FGF_AUTH_TOKEN)",
+            ));
+        }
+        let Some(path) = self.reload.model_path.clone() else {
+            return Err(Status::failed_precondition(
+                "this server has no model file to reload",
+            ));
+        };
+        let service = self.clone();
+        let result = tokio::task::spawn_blocking(move || service.reload(&path))
+            .await
+            .map_err(|e| Status::internal(format!("reload failed: {e}")))?;
+        match result {
+            Ok(_) => Ok(Response::new(model_info(&self.tagger.load(), &self.limits))),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "model reload refused; the old model keeps serving");
+                Err(Status::failed_precondition(format!(
+                    "model not reloaded, the old one keeps serving: {e:#}"
+                )))
+            }
+        }
     }
 }
 

@@ -25,8 +25,14 @@ impl TestServer {
     /// As [`TestServer::start`], on a given address (to restart a server
     /// on the port it had).
     pub fn start_at(addr: &str, extra: &[&str]) -> Self {
+        let model: &[&str] = if extra.contains(&"--model") {
+            &[]
+        } else {
+            &["--model", "models/fgf.model"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_fgf"))
-            .args(["serve", "--addr", addr, "--model", "models/fgf.model"])
+            .args(["serve", "--addr", addr])
+            .args(model)
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -58,6 +64,15 @@ impl TestServer {
 
     pub async fn client(&self) -> TaggerClient<Channel> {
         client::tagger_client(self.channel().await)
+    }
+
+    /// Sends a signal (e.g. "-HUP") to the server.
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
     }
 
     /// Sends SIGTERM and waits for the exit status.
