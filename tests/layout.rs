@@ -252,6 +252,39 @@ proptest! {
     }
 
     #[test]
+    fn tagged_spans_are_ordered_and_exact(text in document(), lines in any::<bool>()) {
+        let tagger = tagger_once();
+        let options = TagOptions {
+            sentences: true,
+            line_mode: if lines { LineMode::Lines } else { LineMode::Reflow },
+            evidence: true,
+            ..TagOptions::default()
+        };
+        let doc = tagger.tag(&text, &options);
+        let mut last = 0;
+        for p in &doc.spans {
+            prop_assert!(p.span.start >= last && p.span.start < p.span.end);
+            prop_assert_eq!(text[..p.span.start].chars().count(), p.span.char_start);
+            prop_assert_eq!(text[..p.span.end].chars().count(), p.span.char_end);
+            let mut inner = p.span.start;
+            for s in &p.sentences {
+                prop_assert!(s.span.start >= inner && s.span.end <= p.span.end);
+                prop_assert_eq!(text[..s.span.start].chars().count(), s.span.char_start);
+                inner = s.span.end;
+            }
+            for hit in &p.labels {
+                for e in &hit.evidence {
+                    // Evidence ranges are relative to the span and on char boundaries.
+                    prop_assert!(e.end <= p.span.end - p.span.start);
+                    prop_assert!(p.span.slice(&text).is_char_boundary(e.start));
+                    prop_assert!(p.span.slice(&text).is_char_boundary(e.end));
+                }
+            }
+            last = p.span.end;
+        }
+    }
+
+    #[test]
     fn tokens_stay_inside_the_text(text in document()) {
         let tagger = tagger_once();
         for t in tagger.tokenizer().tokens(&text) {
