@@ -26,6 +26,7 @@ pub mod server;
 pub mod service;
 pub mod tagger;
 pub mod taxonomy;
+pub mod telemetry;
 pub mod tokenize;
 pub mod train;
 

@@ -74,6 +74,9 @@ enum Command {
         /// Mutual TLS: accept only clients with a certificate signed by this PEM CA.
         #[arg(long, requires = "tls_cert")]
         tls_client_ca: Option<PathBuf>,
+        /// Serve Prometheus metrics at http://ADDR/metrics (off by default).
+        #[arg(long)]
+        metrics_addr: Option<SocketAddr>,
     },
     /// Train the model from the corpus in the models folder and score it on
     /// the frozen test split.
@@ -290,6 +293,7 @@ fn run(cli: Cli) -> Result<()> {
             tls_cert,
             tls_key,
             tls_client_ca,
+            metrics_addr,
         } => {
             if !addr.ip().is_loopback() && !listen_public {
                 anyhow::bail!(
@@ -331,6 +335,7 @@ fn run(cli: Cli) -> Result<()> {
                 auth,
                 tls,
                 model_path: Some(model.clone()),
+                metrics_addr,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(workers.unwrap_or(cores).max(1))

@@ -36,6 +36,8 @@ pub struct ServeConfig {
     pub tls: Option<tonic::transport::ServerTlsConfig>,
     /// The model file, reloaded on SIGHUP and by the admin rpc.
     pub model_path: Option<std::path::PathBuf>,
+    /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for ServeConfig {
@@ -46,6 +48,7 @@ impl Default for ServeConfig {
             auth: None,
             tls: None,
             model_path: None,
+            metrics_addr: None,
         }
     }
 }
@@ -73,6 +76,16 @@ pub async fn serve(
         },
     );
     let draining = service.draining();
+    if let Some(addr) = config.metrics_addr {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        tracing::info!(%addr, "serving Prometheus metrics at /metrics");
+        let (telemetry, svc) = (service.telemetry(), service.clone());
+        tokio::spawn(crate::telemetry::serve_metrics(listener, move || {
+            telemetry.render(&svc.current().model().version)
+        }));
+    }
     if let (Some(path), Some(hup)) = (config.model_path.clone(), reload_signal) {
         tokio::spawn(reload_on_sighup(service.clone(), path, hup));
     }

@@ -13,6 +13,10 @@ use futures_util::{Stream, StreamExt};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
+
+use std::time::Duration;
+
+use crate::telemetry::{Rpc, Telemetry};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::pb;
@@ -57,6 +61,7 @@ pub struct TaggerService {
     /// Documents waiting for a CPU slot now.
     waiting: Arc<std::sync::atomic::AtomicUsize>,
     reload: ReloadConfig,
+    telemetry: Arc<Telemetry>,
 }
 
 impl TaggerService {
@@ -69,7 +74,13 @@ impl TaggerService {
             draining: CancellationToken::new(),
             waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             reload: ReloadConfig::default(),
+            telemetry: Arc::new(Telemetry::default()),
         }
+    }
+
+    /// The metrics this service records.
+    pub fn telemetry(&self) -> Arc<Telemetry> {
+        self.telemetry.clone()
     }
 
     /// Enables reloading (SIGHUP, and the admin rpc when allowed).
@@ -131,6 +142,7 @@ impl TaggerService {
         job: impl FnOnce(&Tagger) -> T + Send + 'static,
     ) -> Result<T, Status> {
         use std::sync::atomic::Ordering;
+        let _in_flight = self.telemetry.start();
         // Load shedding: a full queue refuses at once. A caller that gives up
         // (deadline, cancel) while waiting drops this future, so its
         // document never reaches the CPU.
@@ -201,6 +213,29 @@ impl TaggerService {
         })
     }
 
+    /// Segments one text; a bad request becomes an error status.
+    async fn segment_one(&self, text: String) -> Result<Vec<pb::Token>, Status> {
+        self.check_size(&text, "text")
+            .inspect_err(|s| tracing::warn!(message = s.message(), "Segment rejected"))?;
+        tracing::debug!(bytes = text.len(), "segment");
+        self.run_cpu(move |tagger| {
+            tagger
+                .tokenizer()
+                .tokens(&text)
+                .into_iter()
+                .map(|t| pb::Token {
+                    word: t.word.to_string(),
+                    start: t.start as u32,
+                    end: t.end as u32,
+                    char_start: t.char_start as u32,
+                    char_end: t.char_end as u32,
+                    in_domain_dict: t.in_domain_dict,
+                })
+                .collect()
+        })
+        .await
+    }
+
     /// Tags one request; a bad request becomes an error status.
     async fn tag_one(&self, req: pb::TagRequest) -> Result<pb::TagResponse, Status> {
         let options = self.options(&req)?;
@@ -254,7 +289,16 @@ impl pb::tagger_server::Tagger for TaggerService {
     ) -> Result<Response<pb::TagResponse>, Status> {
         let req = request.into_inner();
         let id = req.id.clone();
-        self.tag_one(req).await.map(Response::new).inspect_err(|s| {
+        let bytes = req.text.len();
+        let started = std::time::Instant::now();
+        let result = self.tag_one(req).await;
+        let code = result
+            .as_ref()
+            .map_or_else(|s| s.code(), |_| tonic::Code::Ok);
+        let tagged = result.is_ok().then_some(bytes);
+        self.telemetry
+            .record(Rpc::Tag, code, started.elapsed(), tagged);
+        result.map(Response::new).inspect_err(|s| {
             tracing::warn!(id = %id, code = ?s.code(), message = s.message(), "Tag rejected");
         })
     }
@@ -282,7 +326,17 @@ impl pb::tagger_server::Tagger for TaggerService {
                     async move {
                         let req = item?;
                         let id = req.id.clone();
-                        Ok(service.tag_one(req).await.unwrap_or_else(|status| {
+                        let bytes = req.text.len();
+                        let started = std::time::Instant::now();
+                        let result = service.tag_one(req).await;
+                        let code = result.as_ref().map_or_else(|s| s.code(), |_| tonic::Code::Ok);
+                        service.telemetry.record(
+                            Rpc::TagStream,
+                            code,
+                            started.elapsed(),
+                            result.is_ok().then_some(bytes),
+                        );
+                        Ok(result.unwrap_or_else(|status| {
                             tracing::warn!(id = %id, code = ?status.code(), "TagStream item rejected");
                             pb::TagResponse {
                                 id,
@@ -311,28 +365,14 @@ impl pb::tagger_server::Tagger for TaggerService {
         &self,
         request: Request<pb::SegmentRequest>,
     ) -> Result<Response<pb::SegmentResponse>, Status> {
-        let text = request.into_inner().text;
-        self.check_size(&text, "text")
-            .inspect_err(|s| tracing::warn!(message = s.message(), "Segment rejected"))?;
-        tracing::debug!(bytes = text.len(), "segment");
-        let tokens = self
-            .run_cpu(move |tagger| {
-                tagger
-                    .tokenizer()
-                    .tokens(&text)
-                    .into_iter()
-                    .map(|t| pb::Token {
-                        word: t.word.to_string(),
-                        start: t.start as u32,
-                        end: t.end as u32,
-                        char_start: t.char_start as u32,
-                        char_end: t.char_end as u32,
-                        in_domain_dict: t.in_domain_dict,
-                    })
-                    .collect()
-            })
-            .await?;
-        Ok(Response::new(pb::SegmentResponse { tokens }))
+        let started = std::time::Instant::now();
+        let result = self.segment_one(request.into_inner().text).await;
+        let code = result
+            .as_ref()
+            .map_or_else(|s| s.code(), |_| tonic::Code::Ok);
+        self.telemetry
+            .record(Rpc::Segment, code, started.elapsed(), None);
+        result.map(|tokens| Response::new(pb::SegmentResponse { tokens }))
     }
 
     async fn get_model_info(
@@ -340,6 +380,8 @@ impl pb::tagger_server::Tagger for TaggerService {
         _request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
         tracing::debug!("model info");
+        self.telemetry
+            .record(Rpc::GetModelInfo, tonic::Code::Ok, Duration::ZERO, None);
         Ok(Response::new(model_info(&self.tagger.load(), &self.limits)))
     }
 

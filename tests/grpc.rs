@@ -643,3 +643,44 @@ async fn overload_is_shed_with_resource_exhausted_not_queued() {
     let mut client = client.clone();
     assert!(client.tag(request("after", "正文。")).await.is_ok());
 }
+
+#[tokio::test]
+async fn metrics_count_calls_by_rpc_and_status() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A free port for the metrics listener.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics = format!("127.0.0.1:{port}");
+    let server = TestServer::start(&["--metrics-addr", &metrics, "--max-doc-bytes", "1000"]);
+    let mut client = server.client().await;
+    client.tag(request("m1", "推行“一网通办”。")).await.unwrap();
+    let big = "放".repeat(400);
+    assert!(client.tag(request("m2", &big)).await.is_err());
+    client
+        .get_model_info(pb::GetModelInfoRequest {})
+        .await
+        .unwrap();
+
+    let mut stream = tokio::net::TcpStream::connect(&metrics).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.unwrap();
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    for line in [
+        "fgf_requests_total{rpc=\"Tag\",code=\"OK\"} 1",
+        "fgf_requests_total{rpc=\"Tag\",code=\"INVALID_ARGUMENT\"} 1",
+        "fgf_requests_total{rpc=\"GetModelInfo\",code=\"OK\"} 1",
+        "fgf_request_seconds_count{rpc=\"Tag\"} 2",
+        "fgf_documents_total 1",
+        "fgf_in_flight 0",
+        "fgf_model_info{version=\"fgf-",
+    ] {
+        assert!(body.contains(line), "{line} missing in\n{body}");
+    }
+}
