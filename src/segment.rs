@@ -215,9 +215,8 @@ fn wrap_slack(w: usize) -> usize {
 /// role rules call boilerplate (a contact line, a metadata field), must
 /// reach the last two columns to continue: a paragraph's last line rarely
 /// does. A line that ends a sentence never continues into boilerplate (a
-/// date, a signature). Blank lines always
-/// separate paragraphs. Text that is not hard-wrapped keeps one paragraph
-/// per line.
+/// date, a signature). Blank lines always separate paragraphs. Text that
+/// is not hard-wrapped keeps one paragraph per line.
 pub fn reflow(text: &str) -> Vec<TextSpan> {
     let all = lines(text);
     let content: Vec<&Line> = all.iter().filter(|l| l.span.is_some()).collect();
@@ -229,16 +228,21 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
             *repeats.entry(s.slice(text)).or_default() += 1;
         }
     }
-    let furniture = |l: &Line| {
-        l.span.is_some_and(|s| {
-            let t = s.slice(text);
-            is_page_furniture(t, repeats.get(t).copied().unwrap_or(0))
-        })
-    };
-    let widths: Vec<usize> = content
+    // Page furniture, once per line.
+    let furniture: Vec<bool> = all
         .iter()
-        .filter(|l| !furniture(l))
-        .map(|l| l.indent + l.width)
+        .map(|l| {
+            l.span.is_some_and(|s| {
+                let t = s.slice(text);
+                is_page_furniture(t, repeats.get(t).copied().unwrap_or(0))
+            })
+        })
+        .collect();
+    let widths: Vec<usize> = all
+        .iter()
+        .zip(&furniture)
+        .filter(|(l, f)| l.span.is_some() && !**f)
+        .map(|(l, _)| l.indent + l.width)
         .collect();
     let Some(w) = wrap_width(&widths) else {
         return all.into_iter().filter_map(|l| l.span).collect();
@@ -248,54 +252,57 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
     let uses_indent = indented > 0 && indented * 2 < content.len();
 
     let mut out: Vec<TextSpan> = Vec::new();
-    let mut open: Option<(TextSpan, Line)> = None; // paragraph so far, its last line
-    for line in &all {
+    // The paragraph so far, its last line, and whether that is furniture.
+    let mut open: Option<(TextSpan, Line, bool)> = None;
+    for (line, &is_furniture) in all.iter().zip(&furniture) {
         let Some(span) = line.span else {
-            if let Some((p, _)) = open.take() {
+            if let Some((p, _, _)) = open.take() {
                 out.push(p);
             }
             continue;
         };
-        let is_furniture = furniture(line);
         let joins = match &open {
-            Some((_, prev)) if !is_furniture && !furniture(prev) => {
+            Some((_, prev, prev_furniture)) if !is_furniture && !prev_furniture => {
                 let prev_text = prev.span.map_or("", |s| s.slice(text));
                 let next_text = span.slice(text);
                 let reach = prev.indent + prev.width;
-                let boilerplate =
-                    |t: &str| crate::role::classify(t) == crate::role::Role::Boilerplate;
-                // A line that ends a sentence continues only when it fills
-                // the line to the last column or two: a paragraph's last
-                // line rarely does.
-                let ends = ends_sentence(prev_text);
-                let tight = ends || boilerplate(next_text);
-                let need = if tight {
-                    w.saturating_sub(2)
+                if reach < w.saturating_sub(slack) || reach > w + slack {
+                    // Short of the wrap width (or an unwrapped long line).
+                    false
                 } else {
-                    w.saturating_sub(slack)
-                };
-                reach >= need
-                    && reach <= w + slack
-                    && !starts_block(next_text)
-                    && !(uses_indent && line.indent >= 2)
-                    && !(ends && boilerplate(next_text))
+                    let next_is_boilerplate =
+                        crate::role::classify(next_text) == crate::role::Role::Boilerplate;
+                    // A line that ends a sentence continues only when it
+                    // fills the line to the last column or two: a
+                    // paragraph's last line rarely does.
+                    let ends = ends_sentence(prev_text);
+                    let need = if ends || next_is_boilerplate {
+                        w.saturating_sub(2)
+                    } else {
+                        w.saturating_sub(slack)
+                    };
+                    let starts_paragraph = starts_block(next_text)
+                        || (uses_indent && line.indent >= 2)
+                        || (ends && next_is_boilerplate);
+                    reach >= need && !starts_paragraph
+                }
             }
             _ => false,
         };
         if joins {
-            if let Some((p, last)) = open.as_mut() {
+            if let Some((p, last, _)) = open.as_mut() {
                 p.end = span.end;
                 p.char_end = span.char_end;
                 *last = *line;
             }
         } else {
-            if let Some((p, _)) = open.take() {
+            if let Some((p, _, _)) = open.take() {
                 out.push(p);
             }
-            open = Some((span, *line));
+            open = Some((span, *line, is_furniture));
         }
     }
-    if let Some((p, _)) = open {
+    if let Some((p, _, _)) = open {
         out.push(p);
     }
     out

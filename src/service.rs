@@ -237,24 +237,45 @@ impl TaggerService {
     }
 
     /// Tags one request; a bad request becomes an error status.
-    async fn tag_one(&self, req: pb::TagRequest) -> Result<pb::TagResponse, Status> {
+    /// Tags one request of `rpc` (a Tag call or a TagStream document) and
+    /// records it in the metrics.
+    async fn tag_one(&self, req: pb::TagRequest, rpc: Rpc) -> Result<pb::TagResponse, Status> {
+        let started = std::time::Instant::now();
+        let bytes = req.text.len();
+        let result = self.tag_unrecorded(req).await;
+        self.telemetry.record(
+            rpc,
+            status_code(&result),
+            started.elapsed(),
+            result.is_ok().then_some(bytes),
+        );
+        if let Ok(response) = &result {
+            tracing::debug!(
+                id = %response.id,
+                paragraphs = response.spans.len(),
+                micros = started.elapsed().as_micros() as u64,
+                "tagged"
+            );
+        }
+        result
+    }
+
+    async fn tag_unrecorded(&self, req: pb::TagRequest) -> Result<pb::TagResponse, Status> {
         let options = self.options(&req)?;
         let pb::TagRequest { id, text, .. } = req;
-        let started = std::time::Instant::now();
-        let response = self
-            .run_cpu(move |tagger| {
-                let doc = tagger.tag(&text, &options);
-                to_response(tagger, id, &text, &doc)
-            })
-            .await?;
-        tracing::debug!(
-            id = %response.id,
-            paragraphs = response.spans.len(),
-            micros = started.elapsed().as_micros() as u64,
-            "tagged"
-        );
-        Ok(response)
+        self.run_cpu(move |tagger| {
+            let doc = tagger.tag(&text, &options);
+            to_response(tagger, id, &text, &doc)
+        })
+        .await
     }
+}
+
+/// The status code of a call's result (OK for a success).
+fn status_code<T>(result: &Result<T, Status>) -> tonic::Code {
+    result
+        .as_ref()
+        .map_or_else(Status::code, |_| tonic::Code::Ok)
 }
 
 /// Decrements the waiting count when dropped.
@@ -289,15 +310,7 @@ impl pb::tagger_server::Tagger for TaggerService {
     ) -> Result<Response<pb::TagResponse>, Status> {
         let req = request.into_inner();
         let id = req.id.clone();
-        let bytes = req.text.len();
-        let started = std::time::Instant::now();
-        let result = self.tag_one(req).await;
-        let code = result
-            .as_ref()
-            .map_or_else(|s| s.code(), |_| tonic::Code::Ok);
-        let tagged = result.is_ok().then_some(bytes);
-        self.telemetry
-            .record(Rpc::Tag, code, started.elapsed(), tagged);
+        let result = self.tag_one(req, Rpc::Tag).await;
         result.map(Response::new).inspect_err(|s| {
             tracing::warn!(id = %id, code = ?s.code(), message = s.message(), "Tag rejected");
         })
@@ -326,17 +339,7 @@ impl pb::tagger_server::Tagger for TaggerService {
                     async move {
                         let req = item?;
                         let id = req.id.clone();
-                        let bytes = req.text.len();
-                        let started = std::time::Instant::now();
-                        let result = service.tag_one(req).await;
-                        let code = result.as_ref().map_or_else(|s| s.code(), |_| tonic::Code::Ok);
-                        service.telemetry.record(
-                            Rpc::TagStream,
-                            code,
-                            started.elapsed(),
-                            result.is_ok().then_some(bytes),
-                        );
-                        Ok(result.unwrap_or_else(|status| {
+                        Ok(service.tag_one(req, Rpc::TagStream).await.unwrap_or_else(|status| {
                             tracing::warn!(id = %id, code = ?status.code(), "TagStream item rejected");
                             pb::TagResponse {
                                 id,
@@ -367,9 +370,7 @@ impl pb::tagger_server::Tagger for TaggerService {
     ) -> Result<Response<pb::SegmentResponse>, Status> {
         let started = std::time::Instant::now();
         let result = self.segment_one(request.into_inner().text).await;
-        let code = result
-            .as_ref()
-            .map_or_else(|s| s.code(), |_| tonic::Code::Ok);
+        let code = status_code(&result);
         self.telemetry
             .record(Rpc::Segment, code, started.elapsed(), None);
         result.map(|tokens| Response::new(pb::SegmentResponse { tokens }))

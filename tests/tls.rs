@@ -44,6 +44,17 @@ fn pki() -> Pki {
     }
 }
 
+/// A server with the test PKI's certificate, and mutual TLS if asked.
+fn start_tls(pki: &Pki, mutual: bool) -> TestServer {
+    let p = |f: &str| pki.dir.path().join(f).to_str().unwrap().to_string();
+    let (cert, key, ca) = (p("server.pem"), p("server.key"), p("ca.pem"));
+    let mut args = vec!["--tls-cert", cert.as_str(), "--tls-key", key.as_str()];
+    if mutual {
+        args.extend(["--tls-client-ca", ca.as_str()]);
+    }
+    TestServer::start(&args)
+}
+
 async fn tag_over_tls(addr: &str, tls: ClientTlsConfig) -> Result<pb::TagResponse, String> {
     let channel = Endpoint::from_shared(format!("https://{addr}"))
         .unwrap()
@@ -66,13 +77,7 @@ async fn tag_over_tls(addr: &str, tls: ClientTlsConfig) -> Result<pb::TagRespons
 #[tokio::test]
 async fn tls_serves_and_plaintext_is_refused() {
     let pki = pki();
-    let p = |f: &str| pki.dir.path().join(f).to_str().unwrap().to_string();
-    let server = TestServer::start(&[
-        "--tls-cert",
-        &p("server.pem"),
-        "--tls-key",
-        &p("server.key"),
-    ]);
+    let server = start_tls(&pki, false);
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&pki.ca_pem))
         .domain_name("localhost");
@@ -91,15 +96,7 @@ async fn tls_serves_and_plaintext_is_refused() {
 #[tokio::test]
 async fn mutual_tls_needs_a_client_certificate_from_the_ca() {
     let pki = pki();
-    let p = |f: &str| pki.dir.path().join(f).to_str().unwrap().to_string();
-    let server = TestServer::start(&[
-        "--tls-cert",
-        &p("server.pem"),
-        "--tls-key",
-        &p("server.key"),
-        "--tls-client-ca",
-        &p("ca.pem"),
-    ]);
+    let server = start_tls(&pki, true);
     let base = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&pki.ca_pem))
         .domain_name("localhost");
@@ -118,12 +115,7 @@ async fn mutual_tls_needs_a_client_certificate_from_the_ca() {
 async fn fgf_tag_talks_to_a_tls_server_with_its_ca() {
     let pki = pki();
     let p = |f: &str| pki.dir.path().join(f).to_str().unwrap().to_string();
-    let server = TestServer::start(&[
-        "--tls-cert",
-        &p("server.pem"),
-        "--tls-key",
-        &p("server.key"),
-    ]);
+    let server = start_tls(&pki, false);
     let port = server.addr.rsplit(':').next().unwrap().to_string();
     let input = pki.dir.path().join("docs.jsonl");
     std::fs::write(&input, "{\"id\":\"a\",\"text\":\"推行“一网通办”。\"}\n").unwrap();
