@@ -112,7 +112,7 @@ impl TaggerService {
             bail!("its taxonomy codes differ from the model serving now");
         }
         // Smoke classification: a plain sentence must get its theme.
-        let smoke = "全面推行部门联合“双随机、一公开”监管，抽查结果及时公示。";
+        let smoke = "县里各部门一起按“双随机、一公开”方式抽查企业，结果及时公示。";
         let doc = new.tag(smoke, &crate::tagger::TagOptions::default());
         let taxonomy = &new.model().taxonomy;
         let found = doc
