@@ -47,3 +47,58 @@ pub async fn connect_channel_with(url: &str, tls_ca: Option<&[u8]>) -> Result<Ch
 pub fn tagger_client(channel: Channel) -> TaggerClient<Channel> {
     TaggerClient::new(channel).max_decoding_message_size(MAX_RESPONSE_BYTES)
 }
+
+/// A codec that sends and receives message bytes as they are, to talk to
+/// the server below protobuf: the soak test and tests send malformed
+/// messages with it through `tonic::client::Grpc`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RawCodec;
+
+/// Encoder of [`RawCodec`].
+#[derive(Debug)]
+pub struct RawEncoder;
+
+/// Decoder of [`RawCodec`].
+#[derive(Debug)]
+pub struct RawDecoder;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawEncoder;
+    type Decoder = RawDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawDecoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        use bytes::Buf;
+        let mut out = vec![0; src.remaining()];
+        src.copy_to_slice(&mut out);
+        Ok(Some(out))
+    }
+}

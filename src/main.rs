@@ -65,6 +65,10 @@ enum Command {
         /// RESOURCE_EXHAUSTED at once.
         #[arg(long, default_value_t = 256)]
         max_queue: usize,
+        /// Calls one connection may have open at once; more are refused with
+        /// RESOURCE_EXHAUSTED at once (0: no per-connection limit).
+        #[arg(long, default_value_t = 64)]
+        max_conn_calls: usize,
         /// Serve TLS with this PEM certificate chain (needs --tls-key).
         #[arg(long, requires = "tls_key")]
         tls_cert: Option<PathBuf>,
@@ -250,6 +254,33 @@ enum Command {
         #[arg(long)]
         tls_ca: Option<PathBuf>,
     },
+    /// Soak a running server: a mix of normal, large, oversized, empty,
+    /// binary-looking, malformed, impatient, streamed and Segment calls for
+    /// a while; then check statuses, RSS (via --metrics) and health. Exits
+    /// non-zero when the server did not hold up.
+    Soak {
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        server: String,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        warmup: std::time::Duration,
+        /// Pause before each RSS reading, for the server to go idle.
+        #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+        settle: std::time::Duration,
+        /// The server's --metrics-addr (host:port), to read its RSS.
+        #[arg(long)]
+        metrics: Option<String>,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[arg(long)]
+        auth_token_file: Option<PathBuf>,
+        #[arg(long)]
+        tls_ca: Option<PathBuf>,
+    },
     /// Measure paragraph reconstruction: wrap clean documents (one paragraph
     /// per line) at several widths and compare spans and labels.
     EvalLayout {
@@ -290,6 +321,7 @@ fn run(cli: Cli) -> Result<()> {
             auth_token_file,
             listen_public,
             max_queue,
+            max_conn_calls,
             tls_cert,
             tls_key,
             tls_client_ca,
@@ -332,6 +364,7 @@ fn run(cli: Cli) -> Result<()> {
                     max_queue,
                 },
                 cpu_jobs: cpu_jobs.unwrap_or(cores),
+                max_conn_calls: (max_conn_calls > 0).then_some(max_conn_calls),
                 auth,
                 tls,
                 model_path: Some(model.clone()),
@@ -723,6 +756,46 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
                     .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(())
+        }
+        Command::Soak {
+            server,
+            concurrency,
+            duration,
+            warmup,
+            settle,
+            metrics,
+            json,
+            auth_token_file,
+            tls_ca,
+        } => {
+            let (_, _, corpus) = train::load_inputs(&ModelsDir::new("models"))?;
+            let paragraphs: Vec<String> = corpus.train.iter().map(|s| s.text.clone()).collect();
+            let documents = fgf_tagger::loadgen::make_documents(&paragraphs, 10_000, 50)
+                .into_iter()
+                .map(|r| r.text)
+                .collect();
+            let params = fgf_tagger::soak::SoakParams {
+                server,
+                concurrency,
+                duration,
+                warmup,
+                settle,
+                metrics,
+                documents,
+                auth_token: fgf_tagger::auth::client_token(auth_token_file.as_deref())?,
+                tls_ca: read_optional(tls_ca.as_deref())?,
+            };
+            let report =
+                tokio::runtime::Runtime::new()?.block_on(fgf_tagger::soak::run(&params))?;
+            print!("{}", report.to_text());
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            if !report.passed {
+                anyhow::bail!("the server did not hold up (see the table above)");
             }
             Ok(())
         }

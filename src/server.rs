@@ -29,6 +29,11 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Documents processed at the same time (defaults to the core count).
     pub cpu_jobs: usize,
+    /// Calls one connection may have open at once (health and reflection
+    /// included); beyond that a call is refused at once with
+    /// RESOURCE_EXHAUSTED, so one greedy client cannot fill the queue that
+    /// everyone shares. `None`: no per-connection limit.
+    pub max_conn_calls: Option<usize>,
     /// When set, Tagger and reflection calls need this bearer token.
     pub auth: Option<crate::auth::BearerToken>,
     /// When set, the server speaks TLS (and mutual TLS when the config has
@@ -45,6 +50,7 @@ impl Default for ServeConfig {
         Self {
             limits: Limits::default(),
             cpu_jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_conn_calls: Some(64),
             auth: None,
             tls: None,
             model_path: None,
@@ -132,7 +138,14 @@ pub async fn serve(
         Some(token) => token.check(req),
         None => Ok(req),
     };
-    let mut builder = Server::builder();
+    // Per connection: tower's concurrency limit, with load shedding so a
+    // call over the limit gets RESOURCE_EXHAUSTED instead of waiting.
+    let mut builder = match config.max_conn_calls {
+        Some(n) => Server::builder()
+            .concurrency_limit_per_connection(n)
+            .load_shed(true),
+        None => Server::builder(),
+    };
     if let Some(tls) = config.tls.clone() {
         builder = builder.tls_config(tls).context("configuring TLS")?;
     }

@@ -8,7 +8,8 @@
 //! * `fgf_request_seconds{rpc}`: latency histogram;
 //! * `fgf_in_flight`: documents being tagged or waiting for a CPU slot;
 //! * `fgf_documents_total`, `fgf_bytes_total`: documents and bytes tagged;
-//! * `fgf_model_info{version}`: the model serving now.
+//! * `fgf_model_info{version}`: the model serving now;
+//! * `process_resident_memory_bytes`: resident memory (Linux).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -156,12 +157,25 @@ impl Telemetry {
             "# HELP fgf_bytes_total Bytes of text tagged.\n# TYPE fgf_bytes_total counter\nfgf_bytes_total {}\n",
             self.bytes.load(Ordering::Relaxed)
         ));
+        if let Some(rss) = resident_bytes() {
+            out.push_str(&format!(
+                "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {rss}\n"
+            ));
+        }
         out.push_str(&format!(
             "# HELP fgf_model_info The model serving now.\n# TYPE fgf_model_info gauge\nfgf_model_info{{version=\"{}\"}} 1\n",
             model_version.replace(['"', '\\', '\n'], "_")
         ));
         out
     }
+}
+
+/// This process's resident set size (Linux `/proc/self/status` VmRSS).
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Answers `GET /metrics` on `listener` until the task is dropped.

@@ -372,49 +372,6 @@ async fn sigterm_finishes_in_flight_calls_and_exits_zero() {
 }
 
 /// Sends raw bytes as a request message, bypassing prost on the client.
-mod raw {
-    use bytes::{Buf, BufMut};
-    use tonic::Status;
-    use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
-
-    #[derive(Default)]
-    pub struct RawCodec;
-    pub struct RawEncoder;
-    pub struct RawDecoder;
-
-    impl Codec for RawCodec {
-        type Encode = Vec<u8>;
-        type Decode = Vec<u8>;
-        type Encoder = RawEncoder;
-        type Decoder = RawDecoder;
-        fn encoder(&mut self) -> RawEncoder {
-            RawEncoder
-        }
-        fn decoder(&mut self) -> RawDecoder {
-            RawDecoder
-        }
-    }
-
-    impl Encoder for RawEncoder {
-        type Item = Vec<u8>;
-        type Error = Status;
-        fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-            dst.put_slice(&item);
-            Ok(())
-        }
-    }
-
-    impl Decoder for RawDecoder {
-        type Item = Vec<u8>;
-        type Error = Status;
-        fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
-            let mut out = vec![0; src.remaining()];
-            src.copy_to_slice(&mut out);
-            Ok(Some(out))
-        }
-    }
-}
-
 #[tokio::test]
 async fn malformed_protobuf_is_refused_and_the_server_keeps_serving() {
     let server = TestServer::start(&[]);
@@ -428,7 +385,7 @@ async fn malformed_protobuf_is_refused_and_the_server_keeps_serving() {
             .unary::<Vec<u8>, Vec<u8>, _>(
                 tonic::Request::new(body),
                 "/fgf.v1.Tagger/Tag".parse().unwrap(),
-                raw::RawCodec,
+                fgf_tagger::client::RawCodec,
             )
             .await
             .unwrap_err();
@@ -644,16 +601,39 @@ async fn overload_is_shed_with_resource_exhausted_not_queued() {
     assert!(client.tag(request("after", "正文。")).await.is_ok());
 }
 
-#[tokio::test]
-async fn metrics_count_calls_by_rpc_and_status() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    // A free port for the metrics listener.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A free local port for a second listener (metrics).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let metrics = format!("127.0.0.1:{port}");
+        .port()
+}
+
+/// `GET /metrics` from `addr`: the whole HTTP response.
+async fn scrape(addr: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.unwrap();
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    body
+}
+
+/// The value of an unlabeled metric in a scrape.
+fn metric(body: &str, name: &str) -> f64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing in\n{body}"))
+}
+
+#[tokio::test]
+async fn metrics_count_calls_by_rpc_and_status() {
+    let metrics = format!("127.0.0.1:{}", free_port());
     let server = TestServer::start(&["--metrics-addr", &metrics, "--max-doc-bytes", "1000"]);
     let mut client = server.client().await;
     client.tag(request("m1", "推行“一网通办”。")).await.unwrap();
@@ -664,14 +644,7 @@ async fn metrics_count_calls_by_rpc_and_status() {
         .await
         .unwrap();
 
-    let mut stream = tokio::net::TcpStream::connect(&metrics).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut body = String::new();
-    stream.read_to_string(&mut body).await.unwrap();
-    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    let body = scrape(&metrics).await;
     for line in [
         "fgf_requests_total{rpc=\"Tag\",code=\"OK\"} 1",
         "fgf_requests_total{rpc=\"Tag\",code=\"INVALID_ARGUMENT\"} 1",
@@ -682,5 +655,130 @@ async fn metrics_count_calls_by_rpc_and_status() {
         "fgf_model_info{version=\"fgf-",
     ] {
         assert!(body.contains(line), "{line} missing in\n{body}");
+    }
+}
+
+#[tokio::test]
+async fn one_connection_over_its_call_limit_is_shed_while_others_are_served() {
+    let server = TestServer::start(&[
+        "--cpu-jobs",
+        "1",
+        "--max-queue",
+        "1000",
+        "--max-conn-calls",
+        "3",
+    ]);
+    let greedy = server.client().await;
+    let big = REPLY.repeat(2000);
+    let calls: Vec<_> = (0..12)
+        .map(|i| {
+            let mut client = greedy.clone();
+            let req = request(&format!("g{i}"), &big);
+            tokio::spawn(async move { client.tag(req).await })
+        })
+        .collect();
+    // Another connection, opened while the greedy one is over its limit.
+    let mut polite = server.client().await;
+    let polite_call = polite.tag(request("p", "推行告知承诺制。"));
+
+    let (mut ok, mut shed) = (0, 0);
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert!(
+                    status.message().contains("connection"),
+                    "{}",
+                    status.message()
+                );
+                shed += 1;
+            }
+        }
+    }
+    assert!(ok >= 3 && shed >= 1, "ok {ok}, shed {shed}");
+    assert!(polite_call.await.is_ok());
+    // The greedy connection is served again once its calls are done.
+    let mut greedy = greedy.clone();
+    assert!(
+        greedy
+            .tag(request("again", "推行告知承诺制。"))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn work_for_a_caller_whose_deadline_passed_is_dropped() {
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let server = TestServer::start(&["--cpu-jobs", "1", "--metrics-addr", &metrics]);
+    let client = server.client().await;
+    // Keeps the only CPU slot busy for a while (hundreds of ms in release).
+    let mut busy = client.clone();
+    let big = REPLY.repeat(5000);
+    let busy_call = tokio::spawn(async move { busy.tag(request("busy", &big)).await });
+    while metric(&scrape(&metrics).await, "fgf_in_flight") < 1.0 {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    // These callers give up while waiting for the slot.
+    let late: Vec<_> = (0..10)
+        .map(|i| {
+            let mut client = client.clone();
+            let mut req = tonic::Request::new(request(&format!("late{i}"), "推行告知承诺制。"));
+            req.set_timeout(std::time::Duration::from_millis(20));
+            tokio::spawn(async move { client.tag(req).await })
+        })
+        .collect();
+    for call in late {
+        let status = call.await.unwrap().unwrap_err();
+        assert!(
+            matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled),
+            "{status:?}"
+        );
+    }
+    assert!(busy_call.await.unwrap().is_ok());
+    // Had the abandoned documents been kept, the free slot would tag them now.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let body = scrape(&metrics).await;
+    assert_eq!(metric(&body, "fgf_in_flight"), 0.0, "{body}");
+    assert_eq!(metric(&body, "fgf_documents_total"), 1.0, "{body}");
+}
+
+#[tokio::test]
+async fn soak_mix_gets_only_expected_statuses_and_leaves_the_server_serving() {
+    let server = TestServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("soak.json");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_fgf"))
+        .args(["soak", "--server", &server.url(), "--concurrency", "4"])
+        .args(["--duration", "3s", "--warmup", "500ms", "--settle", "200ms"])
+        .arg("--json")
+        .arg(&report)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["unexpected"], 0, "{stdout}");
+    assert_eq!(report["health_after"], "SERVING");
+    // Every kind of call was made, bad ones included.
+    for kind in [
+        "normal",
+        "oversized",
+        "binary",
+        "malformed",
+        "stream",
+        "stream_document",
+    ] {
+        assert!(
+            report["kinds"][kind]["calls"].as_u64() > Some(0),
+            "{kind}: {stdout}"
+        );
     }
 }
