@@ -44,8 +44,16 @@ async fn sighup_during_500_calls_loses_none_and_switches_versions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fgf.model");
     write_model(&path, "fgf-test-a");
-    // A queue long enough for all 500 (load shedding is tested elsewhere).
-    let server = TestServer::start(&["--model", path.to_str().unwrap(), "--max-queue", "1000"]);
+    // A queue long enough for all 500, on one connection (load shedding is
+    // tested elsewhere).
+    let server = TestServer::start(&[
+        "--model",
+        path.to_str().unwrap(),
+        "--max-queue",
+        "1000",
+        "--max-conn-calls",
+        "1000",
+    ]);
     let client = server.client().await;
     let text = REPLY.repeat(3);
     let calls: Vec<_> = (0..500)
