@@ -114,6 +114,16 @@ pub fn authorize<T>(request: &mut Request<T>, token: &str) -> Result<()> {
     Ok(())
 }
 
+/// `message` as a client request, with the bearer token when there is one.
+/// The token was checked by [`client_token`], so it is a valid header value.
+pub fn request_with<T>(message: T, token: Option<&str>) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Some(token) = token {
+        let _ = authorize(&mut request, token);
+    }
+    request
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

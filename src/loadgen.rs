@@ -168,12 +168,7 @@ struct Feed {
 impl Feed {
     /// `message` as a request, with the bearer token when there is one.
     fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        if let Some(token) = &self.token {
-            // A bad token was refused when the run was set up.
-            let _ = crate::auth::authorize(&mut request, token);
-        }
-        request
+        crate::auth::request_with(message, self.token.as_deref())
     }
 
     fn take(&self) -> Option<&pb::TagRequest> {

@@ -718,12 +718,7 @@ fn run(cli: Cli) -> Result<()> {
                         ..Default::default()
                     })
                     .collect(),
-                None => {
-                    let (_, _, corpus) = train::load_inputs(&ModelsDir::new("models"))?;
-                    let paragraphs: Vec<String> =
-                        corpus.train.iter().map(|s| s.text.clone()).collect();
-                    loadgen::make_documents(&paragraphs, doc_size, 200)
-                }
+                None => loadgen::make_documents(&training_paragraphs()?, doc_size, 200),
             };
             if let Some(path) = write_docs {
                 let mut out = String::new();
@@ -754,8 +749,7 @@ fn run(cli: Cli) -> Result<()> {
                 tokio::runtime::Runtime::new()?.block_on(loadgen::run(&params, requests))?;
             print!("{}", report.to_text());
             if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
-                    .with_context(|| format!("writing {}", path.display()))?;
+                write_json(&path, &report)?;
             }
             Ok(())
         }
@@ -770,12 +764,11 @@ fn run(cli: Cli) -> Result<()> {
             auth_token_file,
             tls_ca,
         } => {
-            let (_, _, corpus) = train::load_inputs(&ModelsDir::new("models"))?;
-            let paragraphs: Vec<String> = corpus.train.iter().map(|s| s.text.clone()).collect();
-            let documents = fgf_tagger::loadgen::make_documents(&paragraphs, 10_000, 50)
-                .into_iter()
-                .map(|r| r.text)
-                .collect();
+            let documents =
+                fgf_tagger::loadgen::make_documents(&training_paragraphs()?, 10_000, 50)
+                    .into_iter()
+                    .map(|r| r.text)
+                    .collect();
             let params = fgf_tagger::soak::SoakParams {
                 server,
                 concurrency,
@@ -791,8 +784,7 @@ fn run(cli: Cli) -> Result<()> {
                 tokio::runtime::Runtime::new()?.block_on(fgf_tagger::soak::run(&params))?;
             print!("{}", report.to_text());
             if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
-                    .with_context(|| format!("writing {}", path.display()))?;
+                write_json(&path, &report)?;
             }
             if !report.passed {
                 anyhow::bail!("the server did not hold up (see the table above)");
@@ -829,6 +821,19 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The training split's texts, which `fgf bench` and `fgf soak` build
+/// their documents from.
+fn training_paragraphs() -> Result<Vec<String>> {
+    let (_, _, corpus) = train::load_inputs(&ModelsDir::new("models"))?;
+    Ok(corpus.train.into_iter().map(|s| s.text).collect())
+}
+
+/// Writes `value` as pretty JSON to `path`.
+fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<()> {
+    std::fs::write(path, serde_json::to_string_pretty(value)?)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The bytes of an optional file.

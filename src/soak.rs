@@ -210,22 +210,15 @@ impl Tally {
 /// Everything a caller needs to make calls of any kind.
 struct Mix<'a> {
     params: &'a SoakParams,
-    max_doc_bytes: usize,
+    /// Half the server's size limit.
+    large: String,
+    /// Just over the server's size limit.
+    oversized: String,
 }
 
 impl Mix<'_> {
-    /// `message` with the bearer token when there is one (a bad token was
-    /// refused by the first call).
-    fn request_with<T>(params: &SoakParams, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        if let Some(token) = &params.auth_token {
-            let _ = crate::auth::authorize(&mut request, token);
-        }
-        request
-    }
-
     fn request<T>(&self, message: T) -> tonic::Request<T> {
-        Self::request_with(self.params, message)
+        crate::auth::request_with(message, self.params.auth_token.as_deref())
     }
 
     fn normal(&self, rng: &mut Rng) -> pb::TagRequest {
@@ -241,9 +234,10 @@ impl Mix<'_> {
         }
     }
 
-    fn sized(&self, bytes: usize) -> String {
+    /// The documents repeated to `bytes` (cut back to a char boundary).
+    fn sized(documents: &[String], bytes: usize) -> String {
         let mut text = String::with_capacity(bytes + 16);
-        for doc in self.params.documents.iter().cycle() {
+        for doc in documents.iter().cycle() {
             if text.len() >= bytes {
                 break;
             }
@@ -285,17 +279,15 @@ impl Mix<'_> {
         let code = match kind {
             Kind::Normal => tag(self.normal(rng)).await,
             Kind::Large => {
-                let text = self.sized(self.max_doc_bytes / 2);
                 tag(pb::TagRequest {
-                    text,
+                    text: self.large.clone(),
                     ..Default::default()
                 })
                 .await
             }
             Kind::Oversized => {
-                let text = self.sized(self.max_doc_bytes + 1000);
                 tag(pb::TagRequest {
-                    text,
+                    text: self.oversized.clone(),
                     ..Default::default()
                 })
                 .await
@@ -368,7 +360,7 @@ impl Mix<'_> {
         tally: &Tally,
     ) -> Code {
         let mut docs: Vec<pb::TagRequest> = (0..5).map(|_| self.normal(rng)).collect();
-        docs[2].text = self.sized(self.max_doc_bytes + 1000);
+        docs[2].text = self.oversized.clone();
         let ids: Vec<String> = (0..5).map(|i| format!("s{i}")).collect();
         for (d, id) in docs.iter_mut().zip(&ids) {
             d.id = id.clone();
@@ -425,13 +417,18 @@ pub async fn run(params: &SoakParams) -> Result<SoakReport> {
     let first = connect_channel_with(&params.server, params.tls_ca.as_deref()).await?;
     let mix = {
         let info = tagger_client(first.clone())
-            .get_model_info(Mix::request_with(params, pb::GetModelInfoRequest {}))
+            .get_model_info(crate::auth::request_with(
+                pb::GetModelInfoRequest {},
+                params.auth_token.as_deref(),
+            ))
             .await
             .context("GetModelInfo")?
             .into_inner();
+        let limit = info.max_doc_bytes as usize;
         Mix {
             params,
-            max_doc_bytes: info.max_doc_bytes as usize,
+            large: Mix::sized(&params.documents, limit / 2),
+            oversized: Mix::sized(&params.documents, limit + 1000),
         }
     };
     let mut channels = vec![first];

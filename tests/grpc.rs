@@ -570,30 +570,49 @@ async fn a_token_guards_every_rpc_but_health() {
     assert_eq!(status, ServingStatus::Serving);
 }
 
-#[tokio::test]
-async fn overload_is_shed_with_resource_exhausted_not_queued() {
-    let server = TestServer::start(&["--cpu-jobs", "1", "--max-queue", "2"]);
-    let client = server.client().await;
-    let big = REPLY.repeat(400);
-    let started = std::time::Instant::now();
-    let calls: Vec<_> = (0..16)
+/// Starts `n` Tag calls of `text` at once on `client`'s connection.
+fn spawn_tags(
+    client: &pb::tagger_client::TaggerClient<tonic::transport::Channel>,
+    n: usize,
+    text: &str,
+) -> Vec<tokio::task::JoinHandle<Result<tonic::Response<pb::TagResponse>, tonic::Status>>> {
+    (0..n)
         .map(|i| {
             let mut client = client.clone();
-            let req = request(&format!("o{i}"), &big);
+            let req = request(&format!("c{i}"), text);
             tokio::spawn(async move { client.tag(req).await })
         })
-        .collect();
+        .collect()
+}
+
+/// Waits for `calls`: (answered, shed). Every failure must be
+/// RESOURCE_EXHAUSTED with `reason` in its message.
+async fn answered_and_shed(
+    calls: Vec<tokio::task::JoinHandle<Result<tonic::Response<pb::TagResponse>, tonic::Status>>>,
+    reason: &str,
+) -> (usize, usize) {
     let (mut ok, mut shed) = (0, 0);
     for call in calls {
         match call.await.unwrap() {
             Ok(_) => ok += 1,
             Err(status) => {
                 assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-                assert!(status.message().contains("busy"), "{}", status.message());
+                assert!(status.message().contains(reason), "{}", status.message());
                 shed += 1;
             }
         }
     }
+    (ok, shed)
+}
+
+#[tokio::test]
+async fn overload_is_shed_with_resource_exhausted_not_queued() {
+    let server = TestServer::start(&["--cpu-jobs", "1", "--max-queue", "2"]);
+    let client = server.client().await;
+    let big = REPLY.repeat(400);
+    let started = std::time::Instant::now();
+    let calls = spawn_tags(&client, 16, &big);
+    let (ok, shed) = answered_and_shed(calls, "busy").await;
     assert!(ok >= 1 && shed >= 1, "ok {ok}, shed {shed}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     // Still serving afterwards.
@@ -670,32 +689,12 @@ async fn one_connection_over_its_call_limit_is_shed_while_others_are_served() {
     ]);
     let greedy = server.client().await;
     let big = REPLY.repeat(2000);
-    let calls: Vec<_> = (0..12)
-        .map(|i| {
-            let mut client = greedy.clone();
-            let req = request(&format!("g{i}"), &big);
-            tokio::spawn(async move { client.tag(req).await })
-        })
-        .collect();
+    let calls = spawn_tags(&greedy, 12, &big);
     // Another connection, opened while the greedy one is over its limit.
     let mut polite = server.client().await;
     let polite_call = polite.tag(request("p", "推行告知承诺制。"));
 
-    let (mut ok, mut shed) = (0, 0);
-    for call in calls {
-        match call.await.unwrap() {
-            Ok(_) => ok += 1,
-            Err(status) => {
-                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-                assert!(
-                    status.message().contains("connection"),
-                    "{}",
-                    status.message()
-                );
-                shed += 1;
-            }
-        }
-    }
+    let (ok, shed) = answered_and_shed(calls, "connection").await;
     assert!(ok >= 3 && shed >= 1, "ok {ok}, shed {shed}");
     assert!(polite_call.await.is_ok());
     // The greedy connection is served again once its calls are done.
