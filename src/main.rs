@@ -368,7 +368,7 @@ fn run(cli: Cli) -> Result<()> {
                 auth,
                 tls,
                 model_path: Some(model.clone()),
-                metrics_addr,
+                metrics: None,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(workers.unwrap_or(cores).max(1))
@@ -376,9 +376,17 @@ fn run(cli: Cli) -> Result<()> {
                 .build()
                 .context("starting the tokio runtime")?;
             runtime.block_on(async move {
+                let mut config = config;
                 let listener = tokio::net::TcpListener::bind(addr)
                     .await
                     .with_context(|| format!("cannot listen on {addr}"))?;
+                if let Some(addr) = metrics_addr {
+                    config.metrics = Some(
+                        tokio::net::TcpListener::bind(addr)
+                            .await
+                            .with_context(|| format!("cannot serve metrics on {addr}"))?,
+                    );
+                }
                 let local = listener.local_addr()?;
                 let hup = server::reload_signal();
                 // The first stdout line is the address, for scripts and tests.

@@ -24,7 +24,7 @@ use crate::service::{Limits, TaggerService};
 use crate::tagger::Tagger;
 
 /// Settings of a running server.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ServeConfig {
     pub limits: Limits,
     /// Documents processed at the same time (defaults to the core count).
@@ -41,8 +41,10 @@ pub struct ServeConfig {
     pub tls: Option<tonic::transport::ServerTlsConfig>,
     /// The model file, reloaded on SIGHUP and by the admin rpc.
     pub model_path: Option<std::path::PathBuf>,
-    /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
-    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere:
+    /// bound by the caller, so the port accepts before the server is
+    /// announced.
+    pub metrics: Option<TcpListener>,
 }
 
 impl Default for ServeConfig {
@@ -54,7 +56,7 @@ impl Default for ServeConfig {
             auth: None,
             tls: None,
             model_path: None,
-            metrics_addr: None,
+            metrics: None,
         }
     }
 }
@@ -64,7 +66,7 @@ impl Default for ServeConfig {
 pub async fn serve(
     listener: TcpListener,
     tagger: Arc<Tagger>,
-    config: ServeConfig,
+    mut config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send,
     reload_signal: Option<tokio::signal::unix::Signal>,
 ) -> Result<()> {
@@ -82,10 +84,8 @@ pub async fn serve(
         },
     );
     let draining = service.draining();
-    if let Some(addr) = config.metrics_addr {
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+    if let Some(listener) = config.metrics.take() {
+        let addr = listener.local_addr().context("metrics listener")?;
         tracing::info!(%addr, "serving Prometheus metrics at /metrics");
         let (telemetry, svc) = (service.telemetry(), service.clone());
         tokio::spawn(crate::telemetry::serve_metrics(listener, move || {
