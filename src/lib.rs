@@ -6,7 +6,8 @@
 //! logistic regressions fitted with linfa ([`model`]) over the label schema
 //! ([`taxonomy`]). [`tagger`] puts these together for one document;
 //! [`service`] and [`server`] expose it over gRPC, [`client`] connects to it; [`train`] builds the model
-//! from the labeled [`corpus`] and scores it ([`metrics`]).
+//! from the labeled [`corpus`] and scores it ([`metrics`]); [`memory`] makes
+//! the heap give a large document's memory back.
 
 pub mod auth;
 pub mod batch;
@@ -17,6 +18,7 @@ pub mod features;
 pub mod fuzzing;
 pub mod layout;
 pub mod loadgen;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod normalize;

@@ -293,6 +293,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: big buffers are mapped and unmapped on
+    // their own, so a multi-megabyte document does not leave RSS behind.
+    fgf_tagger::memory::return_large_blocks_to_the_os();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
