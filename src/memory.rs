@@ -5,10 +5,11 @@
 //! the size of every such block that is freed (up to 32 MiB). After one
 //! 4 MB document, the server's multi-megabyte request, text and response
 //! buffers all came from the per-thread arenas instead, and arenas keep
-//! what they grew: under `fgf soak` RSS drifted 15-20% above its warmed-up
-//! level and peaked near 150 MB. Fixing the threshold turns the adjustment
-//! off, so big buffers always come and go with `mmap` (measured: peak
-//! 77 MB, and RSS back below its starting level after a 2-minute soak).
+//! what they grew: under `fgf soak` RSS drifted up to 20% above its
+//! warmed-up level and peaked at 130-150 MB. Fixing the threshold turns the
+//! adjustment off, so big buffers always come and go with `mmap` (measured
+//! over a 2-minute soak: peak 83 MB, RSS after 58.0 MB against 58.9 MB
+//! before).
 //!
 //! On other platforms (musl, macOS) [`return_large_blocks_to_the_os`] does
 //! nothing.
