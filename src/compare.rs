@@ -20,7 +20,7 @@ use crate::features::{FeatureParams, FeatureSpace, SparseVector};
 use crate::metrics::Evaluation;
 use crate::model::{TrainParams, cross_fitted_evaluation, dense, fit_all, margins, sigmoid};
 use crate::taxonomy::Taxonomy;
-use crate::tokenize::FeatureWord;
+use crate::tokenize::FeatureWords;
 
 /// A learning approach built from linfa estimators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,7 +208,7 @@ fn fold_scores(
 pub struct CvData<'a> {
     pub taxonomy: &'a Taxonomy,
     /// Feature words of each sample.
-    pub words: &'a [Vec<FeatureWord>],
+    pub words: &'a [FeatureWords],
     /// Gold label rows.
     pub gold: &'a [Vec<bool>],
     /// Samples the role rules call boilerplate (never labeled).
@@ -232,7 +232,10 @@ pub fn cross_validate(
     let started = Instant::now();
     let n = words.len();
     let n_labels = taxonomy.len();
-    let terms: Vec<Vec<String>> = words.iter().map(|w| features.params.terms(w)).collect();
+    let terms: Vec<Vec<String>> = words
+        .iter()
+        .map(|w| features.params.terms(w.all()))
+        .collect();
     let mut oof = vec![vec![0.0f32; n_labels]; n];
     for fold in 0..folds {
         let (fit_rows, held_rows): (Vec<usize>, Vec<usize>) =

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::tokenize::FeatureWord;
+use crate::tokenize::Words;
 
 /// How terms are built and which are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -57,92 +57,145 @@ impl FeatureParams {
     }
 
     /// All terms of a document given its normalised feature words.
-    pub fn terms(&self, words: &[FeatureWord]) -> Vec<String> {
+    pub fn terms(&self, words: Words<'_>) -> Vec<String> {
         let mut terms = Vec::with_capacity(words.len() * 3);
         self.each_term(words, |term, _, _| terms.push(term));
         terms
     }
 
-    /// Calls `f(hash)` for every term, in the order of [`Self::each_term`],
-    /// with the hash [`term_hash::of`] gives its string, without building
-    /// the string.
-    pub fn each_term_hash(&self, words: &[FeatureWord], mut f: impl FnMut(u64)) {
-        let hashes: Vec<u64> = words.iter().map(|w| term_hash::word(&w.word)).collect();
-        for (w, &h) in words.iter().zip(&hashes) {
-            f(h);
-            if self.dict_hits && w.in_domain_dict {
-                f(term_hash::dict(h));
-            }
-        }
-        if self.word_bigrams {
-            for pair in hashes.windows(2) {
-                f(term_hash::pair(pair[0], pair[1]));
-            }
-        }
-        if self.char_bigrams {
-            for pair in words.windows(2) {
-                if let (Some(x), Some(y)) =
-                    (pair[0].word.chars().last(), pair[1].word.chars().next())
-                    && is_cjk(x)
-                    && is_cjk(y)
-                {
-                    f(term_hash::chars(x, y));
-                }
-            }
-            for w in words {
-                let mut chars = w.word.chars();
-                let Some(mut a) = chars.next() else { continue };
-                for b in chars {
-                    if is_cjk(a) && is_cjk(b) {
-                        f(term_hash::chars(a, b));
-                    }
-                    a = b;
-                }
-            }
-        }
+    /// Calls `f(hash, first, last)` for every term, in the order of
+    /// [`Self::each_term`], with the hash [`term_hash::of`] gives its string
+    /// (built from the words' hashes, without building the string) and the
+    /// indices of the first and last word it is made of.
+    pub fn each_term_hash(&self, words: Words<'_>, mut f: impl FnMut(u64, usize, usize)) {
+        self.walk(words, |term, first, last| f(term.hash(), first, last));
     }
 
     /// Calls `f(term, start, end)` for every term, with the byte range in
     /// the original text of the word(s) it was built from.
-    pub fn each_term(&self, words: &[FeatureWord], mut f: impl FnMut(String, usize, usize)) {
-        for w in words {
-            f(w.word.clone(), w.start, w.end);
-            if self.dict_hits && w.in_domain_dict {
-                f(format!("@{}", w.word), w.start, w.end);
+    pub fn each_term(&self, words: Words<'_>, mut f: impl FnMut(String, usize, usize)) {
+        let at = words.as_slice();
+        self.walk(words, |term, first, last| {
+            f(term.text(), at[first].start, at[last].end)
+        });
+    }
+
+    /// Calls `f(term, first word, last word)` for every term in word
+    /// order: every term that ends at word `i` comes before any that ends
+    /// at word `i + 1`, so the terms of a run of words are a run of terms.
+    /// For each word: the word, its `@word`, then the word pair and the
+    /// char pair across the boundary with the word before, then the char
+    /// pairs inside the word.
+    fn walk<'w>(&self, words: Words<'w>, mut f: impl FnMut(Term<'w>, usize, usize)) {
+        let mut prev: Option<(&str, u64)> = None;
+        for (i, (w, at)) in words.iter().enumerate() {
+            let h = at.hash;
+            f(Term::Word(w, h), i, i);
+            if self.dict_hits && at.in_domain_dict {
+                f(Term::Dict(w, h), i, i);
             }
-        }
-        if self.word_bigrams {
-            for pair in words.windows(2) {
-                f(
-                    format!("{} {}", pair[0].word, pair[1].word),
-                    pair[0].start,
-                    pair[1].end,
-                );
-            }
-        }
-        if self.char_bigrams {
-            for pair in words.windows(2) {
-                // Bigrams across a word boundary join the last char of one
-                // word to the first of the next.
-                if let (Some(x), Some(y)) =
-                    (pair[0].word.chars().last(), pair[1].word.chars().next())
+            if let Some((p, ph)) = prev {
+                if self.word_bigrams {
+                    f(Term::Pair((p, ph), (w, h)), i - 1, i);
+                }
+                // Char pairs across a word boundary join the last char of
+                // one word to the first of the next.
+                if self.char_bigrams
+                    && let (Some(x), Some(y)) = (p.chars().next_back(), w.chars().next())
                     && is_cjk(x)
                     && is_cjk(y)
                 {
-                    f(format!("#{x}{y}"), pair[0].start, pair[1].end);
+                    f(Term::Chars(x, y), i - 1, i);
                 }
             }
-            for w in words {
-                let mut chars = w.word.chars();
-                let Some(mut a) = chars.next() else { continue };
-                for b in chars {
-                    if is_cjk(a) && is_cjk(b) {
-                        f(format!("#{a}{b}"), w.start, w.end);
+            if self.char_bigrams {
+                let mut chars = w.chars();
+                if let Some(mut a) = chars.next() {
+                    for b in chars {
+                        if is_cjk(a) && is_cjk(b) {
+                            f(Term::Chars(a, b), i, i);
+                        }
+                        a = b;
                     }
-                    a = b;
                 }
             }
+            prev = Some((w, h));
         }
+    }
+}
+
+/// One term, as its parts: `word`, `@word`, `a b` or `#xy`.
+#[derive(Debug, Clone, Copy)]
+enum Term<'w> {
+    /// A word and its hash.
+    Word(&'w str, u64),
+    Dict(&'w str, u64),
+    Pair((&'w str, u64), (&'w str, u64)),
+    Chars(char, char),
+}
+
+impl Term<'_> {
+    fn hash(self) -> u64 {
+        match self {
+            Term::Word(_, h) => h,
+            Term::Dict(_, h) => term_hash::dict(h),
+            Term::Pair((_, a), (_, b)) => term_hash::pair(a, b),
+            Term::Chars(x, y) => term_hash::chars(x, y),
+        }
+    }
+
+    fn text(self) -> String {
+        match self {
+            Term::Word(w, _) => w.to_string(),
+            Term::Dict(w, _) => format!("@{w}"),
+            Term::Pair((a, _), (b, _)) => format!("{a} {b}"),
+            Term::Chars(x, y) => format!("#{x}{y}"),
+        }
+    }
+}
+
+/// A vocabulary term found in a run of words: its feature index and the
+/// indices of the first and last word it is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FoundTerm {
+    pub index: u32,
+    pub first: u32,
+    pub last: u32,
+}
+
+/// The vocabulary terms of a text's words, found once, so that the whole
+/// text and each of its sentences can be vectorised without hashing or
+/// looking anything up again.
+#[derive(Debug, Clone, Default)]
+pub struct FoundTerms {
+    /// In word order of their last word (see [`FeatureParams::each_term_hash`]).
+    terms: Vec<FoundTerm>,
+}
+
+impl FoundTerms {
+    /// Terms made only of words `words` (indices into the words they were
+    /// found in).
+    pub fn within(&self, words: std::ops::Range<usize>) -> impl Iterator<Item = u32> + '_ {
+        let (a, b) = (words.start as u32, words.end as u32);
+        let lo = self.terms.partition_point(|t| t.last < a);
+        let hi = self.terms.partition_point(|t| t.last < b);
+        self.terms[lo..hi]
+            .iter()
+            .filter(move |t| t.first >= a)
+            .map(|t| t.index)
+    }
+
+    /// Feature indices of every term, with repeats.
+    pub fn all(&self) -> impl Iterator<Item = u32> + '_ {
+        self.terms.iter().map(|t| t.index)
+    }
+
+    pub fn len(&self) -> usize {
+        self.terms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
     }
 }
 
@@ -150,7 +203,7 @@ impl FeatureParams {
 /// string, so that looking a term up costs one hash per word plus a few
 /// multiplications, and no string is built. [`term_hash`] gives the same
 /// value from a term's string (for the vocabulary).
-mod term_hash {
+pub mod term_hash {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     const WORD: u64 = 0x243f_6a88_85a3_08d3;
     const DICT: u64 = 0x1319_8a2e_0370_7344;
@@ -310,17 +363,31 @@ impl FeatureSpace {
         self.hashed().len() == self.vocabulary.len()
     }
 
-    /// The vector of a document's words: the same as
-    /// `transform(&params.terms(words))`, without building term strings.
-    pub fn transform_words(&self, words: &[FeatureWord]) -> SparseVector {
+    /// The vocabulary terms of `words`, with the words each is made of.
+    pub fn find_terms(&self, words: Words<'_>) -> FoundTerms {
         let hashed = self.hashed();
-        let mut ids: Vec<u32> = Vec::with_capacity(words.len() * 4);
-        self.params.each_term_hash(words, |h| {
-            if let Some(&i) = hashed.get(&h) {
-                ids.push(i);
+        let mut terms = Vec::with_capacity(words.len() * 4);
+        self.params.each_term_hash(words, |h, first, last| {
+            if let Some(&index) = hashed.get(&h) {
+                terms.push(FoundTerm {
+                    index,
+                    first: first as u32,
+                    last: last as u32,
+                });
             }
         });
-        self.weigh(ids)
+        FoundTerms { terms }
+    }
+
+    /// The vector of a document's words: the same as
+    /// `transform(&params.terms(words))`, without building term strings.
+    pub fn transform_words(&self, words: Words<'_>) -> SparseVector {
+        self.weigh(self.find_terms(words).all().collect())
+    }
+
+    /// The TF-IDF vector of feature indices (with repeats), L2-normalised.
+    pub fn vector_of_indices(&self, indices: impl Iterator<Item = u32>) -> SparseVector {
+        self.weigh(indices.collect())
     }
 
     /// TF-IDF of a list of feature ids (with repeats), L2-normalised.
@@ -353,22 +420,32 @@ impl FeatureSpace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokenize::FeatureWords;
 
-    fn words(s: &str) -> Vec<FeatureWord> {
-        s.split(' ')
-            .map(|w| FeatureWord {
-                word: w.to_string(),
-                start: 0,
-                end: 0,
-                in_domain_dict: false,
-            })
-            .collect()
+    fn words(s: &str) -> FeatureWords {
+        let mut out = FeatureWords::default();
+        let mut at = 0;
+        for w in s.split(' ') {
+            out.push(w, at, at + w.len(), false);
+            at += w.len() + 1;
+        }
+        out
+    }
+
+    fn dict_words(s: &str, dict: &[&str]) -> FeatureWords {
+        let mut out = FeatureWords::default();
+        let mut at = 0;
+        for w in s.split(' ') {
+            out.push(w, at, at + w.len(), dict.contains(&w));
+            at += w.len() + 1;
+        }
+        out
     }
 
     #[test]
     fn terms_include_bigrams() {
         let p = FeatureParams::default();
-        let t = p.terms(&words("推行 告知承诺制"));
+        let t = p.terms(words("推行 告知承诺制").all());
         assert!(t.contains(&"推行 告知承诺制".to_string()));
         assert!(t.contains(&"#行告".to_string()));
         assert!(t.contains(&"#承诺".to_string()));
@@ -382,14 +459,18 @@ mod tests {
         };
         let docs: Vec<Vec<String>> = ["取消 审批 事项", "审批 时限 压缩", "信用 监管"]
             .iter()
-            .map(|d| p.terms(&words(d)))
+            .map(|d| p.terms(words(d).all()))
             .collect();
         let space = FeatureSpace::fit(p, &docs).unwrap();
         let v = space.transform(&docs[0]);
         let norm: f32 = v.iter().map(|(_, x)| x * x).sum();
         assert!((norm - 1.0).abs() < 1e-5);
         assert!(v.windows(2).all(|w| w[0].0 < w[1].0));
-        assert!(space.transform(&p.terms(&words("未知 词语"))).is_empty());
+        assert!(
+            space
+                .transform(&p.terms(words("未知 词语").all()))
+                .is_empty()
+        );
     }
 
     #[test]
@@ -399,15 +480,46 @@ mod tests {
             dict_hits: true,
             ..FeatureParams::default()
         };
-        let mut docs = [words("推行 告知承诺制 审批 #"), words("信用 监管 abc 审批")];
-        docs[0][1].in_domain_dict = true;
-        let terms: Vec<Vec<String>> = docs.iter().map(|d| p.terms(d)).collect();
+        let docs = [
+            dict_words("推行 告知承诺制 审批 #", &["告知承诺制"]),
+            words("信用 监管 abc 审批"),
+        ];
+        let terms: Vec<Vec<String>> = docs.iter().map(|d| p.terms(d.all())).collect();
+        assert!(terms[0].contains(&"@告知承诺制".to_string()));
         let space = FeatureSpace::fit(p, &terms).unwrap();
         assert!(space.hashes_are_unique());
         for (d, t) in docs.iter().zip(&terms) {
-            assert_eq!(space.transform_words(d), space.transform(t));
+            assert_eq!(space.transform_words(d.all()), space.transform(t));
         }
-        assert!(space.transform_words(&words("未知 词语")).is_empty());
+        assert!(space.transform_words(words("未知 词语").all()).is_empty());
+    }
+
+    #[test]
+    fn terms_found_once_give_every_sentence_its_own_vector() {
+        let p = FeatureParams {
+            min_df: 1,
+            ..FeatureParams::default()
+        };
+        let doc = dict_words(
+            "推行 告知承诺制 审批 。 压缩 审批 时限 信用 监管",
+            &["告知承诺制"],
+        );
+        let space = FeatureSpace::fit(p, &[p.terms(doc.all())]).unwrap();
+        let found = space.find_terms(doc.all());
+        assert_eq!(found.len(), p.terms(doc.all()).len());
+        assert_eq!(
+            space.vector_of_indices(found.all()),
+            space.transform_words(doc.all())
+        );
+        for a in 0..doc.len() {
+            for b in a..=doc.len() {
+                assert_eq!(
+                    space.vector_of_indices(found.within(a..b)),
+                    space.transform_words(doc.all().slice(a..b)),
+                    "words {a}..{b}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -419,7 +531,10 @@ mod tests {
             min_df: 2,
             max_features: 100,
         };
-        let docs = vec![p.terms(&words("审批 甲")), p.terms(&words("审批 乙"))];
+        let docs = vec![
+            p.terms(words("审批 甲").all()),
+            p.terms(words("审批 乙").all()),
+        ];
         let space = FeatureSpace::fit(p, &docs).unwrap();
         assert_eq!(space.len(), 1);
         assert!(space.vocabulary.contains_key("审批"));

@@ -543,11 +543,7 @@ fn run(cli: Cli) -> Result<()> {
             let words: Vec<_> = corpus
                 .train
                 .iter()
-                .map(|s| {
-                    let mut w = Vec::new();
-                    tokenizer.feature_words(&s.text, &mut w);
-                    w
-                })
+                .map(|s| tokenizer.feature_words(&s.text))
                 .collect();
             let gold = fgf_tagger::model::gold_labels(&taxonomy, &corpus.train);
             let boilerplate: Vec<bool> = corpus

@@ -20,7 +20,7 @@ use crate::corpus::Sample;
 use crate::features::{FeatureParams, FeatureSpace, SparseVector};
 use crate::metrics::Evaluation;
 use crate::taxonomy::Taxonomy;
-use crate::tokenize::{DomainDictionary, FeatureWord, Tokenizer};
+use crate::tokenize::{DomainDictionary, Tokenizer, Words};
 
 /// Version of the model file layout; bumped on incompatible changes.
 pub const MODEL_FORMAT: u32 = 2;
@@ -164,9 +164,7 @@ pub(crate) fn sample_terms(
     params: &FeatureParams,
     text: &str,
 ) -> Vec<String> {
-    let mut words = Vec::new();
-    tokenizer.feature_words(text, &mut words);
-    params.terms(&words)
+    params.terms(tokenizer.feature_words(text).all())
 }
 
 /// Gold label matrix: one row per sample, one column per label.
@@ -595,13 +593,12 @@ impl Model {
 
     /// The feature vector of a text.
     pub fn vectorize(&self, tokenizer: &Tokenizer, text: &str) -> SparseVector {
-        let mut words = Vec::new();
-        tokenizer.feature_words(text, &mut words);
-        self.features.transform_words(&words)
+        self.features
+            .transform_words(tokenizer.feature_words(text).all())
     }
 
     /// The feature vector of already segmented words.
-    pub fn vector_of(&self, words: &[FeatureWord]) -> SparseVector {
+    pub fn vector_of(&self, words: Words<'_>) -> SparseVector {
         self.features.transform_words(words)
     }
 
@@ -610,7 +607,7 @@ impl Model {
     /// first occurrence in the text `words` were cut from.
     pub fn evidence(
         &self,
-        words: &[FeatureWord],
+        words: Words<'_>,
         v: &SparseVector,
         label: usize,
         k: usize,

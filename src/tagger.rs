@@ -116,9 +116,12 @@ impl Tagger {
     /// whole-text and sentence scores (then pillars follow their themes, as
     /// in [`Model::decide`]).
     pub fn labels(&self, text: &str, threshold: Option<f32>, evidence: bool) -> Vec<LabelHit> {
-        let mut words = Vec::new();
-        self.tokenizer.feature_words(text, &mut words);
-        let whole = self.model.vector_of(&words);
+        let words = self.tokenizer.feature_words(text);
+        let words = words.all();
+        let space = &self.model.features;
+        // Terms are found once; the whole text and each sentence take theirs.
+        let terms = space.find_terms(words);
+        let whole = space.vector_of_indices(terms.all());
         let mut scores = self.model.scores(&whole);
         // Which sentence (index into `parts`) gave each label its score.
         let mut from: Vec<Option<usize>> = vec![None; scores.len()];
@@ -137,12 +140,13 @@ impl Tagger {
                 let pillars = self.model.taxonomy.pillars.len();
                 for s in sentences {
                     // Words are in text order: a sentence's words are a run.
-                    let first = words.partition_point(|w| w.start < s.start);
-                    let last = words.partition_point(|w| w.end <= s.end);
+                    let at = words.as_slice();
+                    let first = at.partition_point(|w| w.start < s.start);
+                    let last = at.partition_point(|w| w.end <= s.end);
                     if first >= last {
                         continue;
                     }
-                    let sv = self.model.vector_of(&words[first..last]);
+                    let sv = space.vector_of_indices(terms.within(first..last));
                     let ss = self.model.scores(&sv);
                     for j in pillars..scores.len() {
                         if ss[j] > scores[j] && ss[j] >= SENTENCE_MIN_SCORE {
@@ -157,11 +161,13 @@ impl Tagger {
         let hits = self.model.decide(&scores, threshold);
         let evidence_of = |j: usize| -> Vec<Evidence> {
             match from[j] {
-                Some(i) => {
-                    self.model
-                        .evidence(&words[parts[i].0.clone()], &parts[i].1, j, EVIDENCE_TERMS)
-                }
-                None => self.model.evidence(&words, &whole, j, EVIDENCE_TERMS),
+                Some(i) => self.model.evidence(
+                    words.slice(parts[i].0.clone()),
+                    &parts[i].1,
+                    j,
+                    EVIDENCE_TERMS,
+                ),
+                None => self.model.evidence(words, &whole, j, EVIDENCE_TERMS),
             }
         };
         let taxonomy = &self.model.taxonomy;

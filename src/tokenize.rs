@@ -5,13 +5,15 @@
 //! converted to simplified, wrap newlines and spaces inside CJK text
 //! dropped); every token is mapped back to its exact range in the original.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use jieba_rs::Jieba;
 use serde::{Deserialize, Serialize};
 
+use crate::features::{PrehashedKey, term_hash};
 use crate::normalize::{Normalized, normalize_str};
 
 /// One entry of the domain dictionary.
@@ -102,7 +104,8 @@ pub struct Token<'a> {
 /// jieba with the domain dictionary loaded; cheap to share behind an `Arc`.
 pub struct Tokenizer {
     jieba: Jieba,
-    domain: HashSet<String>,
+    /// Domain-dictionary words (normalised) by their [`term_hash::word`].
+    domain: HashMap<u64, Box<str>, BuildHasherDefault<PrehashedKey>>,
 }
 
 impl std::fmt::Debug for Tokenizer {
@@ -117,10 +120,13 @@ impl Tokenizer {
     /// jieba's default dictionary plus `dict`.
     pub fn new(dict: &DomainDictionary) -> Self {
         let mut jieba = Jieba::new();
-        let mut domain = HashSet::with_capacity(dict.len());
+        let mut domain = HashMap::with_capacity_and_hasher(dict.len(), Default::default());
         for entry in &dict.entries {
             jieba.add_word(&entry.word, Some(entry.freq), entry.tag.as_deref());
-            domain.insert(entry.word.clone());
+            // Two dictionary words sharing a 64-bit hash would make the
+            // later one count as not in the dictionary; with a few hundred
+            // words that chance is about 2^-47.
+            domain.insert(term_hash::word(&entry.word), entry.word.clone().into());
         }
         Self { jieba, domain }
     }
@@ -133,7 +139,12 @@ impl Tokenizer {
 
     /// True when `word` (normalised) is a domain-dictionary entry.
     pub fn is_domain_term(&self, word: &str) -> bool {
-        self.domain.contains(word)
+        self.is_domain_hash(word, term_hash::word(word))
+    }
+
+    /// [`Self::is_domain_term`] of a word whose hash is known.
+    fn is_domain_hash(&self, word: &str, hash: u64) -> bool {
+        self.domain.get(&hash).is_some_and(|w| **w == *word)
     }
 
     /// Segments `text`; offsets point into `text`. Whitespace is skipped; a
@@ -152,7 +163,7 @@ impl Tokenizer {
                     end,
                     char_start: char_of_byte.at(start),
                     char_end: char_of_byte.at(end),
-                    in_domain_dict: self.domain.contains(word),
+                    in_domain_dict: self.is_domain_term(word),
                 }
             })
             .collect()
@@ -169,11 +180,13 @@ impl Tokenizer {
             .collect()
     }
 
-    /// Normalised words of `text` for features: punctuation dropped, numbers
-    /// folded to `#`, appended to `out` with their byte range in `text`.
-    pub fn feature_words(&self, text: &str, out: &mut Vec<FeatureWord>) {
+    /// Normalised words of `text` for features: punctuation dropped,
+    /// numbers folded to `#`, each with its byte range in `text`.
+    pub fn feature_words(&self, text: &str) -> FeatureWords {
         let normalized = Normalized::new(text);
-        for (s, e, w) in self.cut(&normalized) {
+        let mut out = FeatureWords::with_capacity(normalized.text.len(), normalized.char_len() / 2);
+        for t in self.jieba.cut(&normalized.text, true) {
+            let w = t.word;
             // (CJK first: `is_alphanumeric` is slow on CJK chars.)
             if !w
                 .chars()
@@ -181,34 +194,133 @@ impl Tokenizer {
             {
                 continue;
             }
-            let word = if w
-                .chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '.' | '%' | ','))
+            let (start, end) = normalized.original_range(t.start, t.end);
+            if w.bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'%' | b','))
             {
-                "#".to_string()
+                // A number in the dictionary (12345, the hotline) still
+                // counts as a dictionary hit: the model learned `@#` so.
+                out.push("#", start, end, self.is_domain_term(w));
             } else {
-                w.to_string()
-            };
-            let (start, end) = normalized.original_range(s, e);
-            out.push(FeatureWord {
-                in_domain_dict: self.domain.contains(w),
-                word,
-                start,
-                end,
-            });
+                let hash = term_hash::word(w);
+                out.push_hashed(w, hash, start, end, self.is_domain_hash(w, hash));
+            }
         }
+        out
     }
 }
 
+/// The feature words of one text: normalised words (numbers folded to
+/// `#`) kept back to back in one buffer, so that segmenting a text costs
+/// two allocations, not one per word.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeatureWords {
+    /// The normalised words, back to back.
+    text: String,
+    words: Vec<FeatureWord>,
+}
+
 /// A normalised word for the features and where it is in the original.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeatureWord {
-    pub word: String,
+    /// Byte range of the normalised word in its [`FeatureWords`] buffer.
+    norm_start: u32,
+    norm_end: u32,
+    /// [`term_hash::word`] of the normalised word.
+    pub hash: u64,
     /// Byte range in the original text.
     pub start: usize,
     pub end: usize,
     /// The word is a domain-dictionary entry.
     pub in_domain_dict: bool,
+}
+
+impl FeatureWords {
+    fn with_capacity(bytes: usize, words: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            words: Vec::with_capacity(words),
+        }
+    }
+
+    /// Appends a normalised word found at `start..end` of the original.
+    pub fn push(&mut self, word: &str, start: usize, end: usize, in_domain_dict: bool) {
+        self.push_hashed(word, term_hash::word(word), start, end, in_domain_dict);
+    }
+
+    fn push_hashed(&mut self, word: &str, hash: u64, start: usize, end: usize, dict: bool) {
+        let norm_start = self.text.len() as u32;
+        self.text.push_str(word);
+        self.words.push(FeatureWord {
+            norm_start,
+            norm_end: self.text.len() as u32,
+            hash,
+            start,
+            end,
+            in_domain_dict: dict,
+        });
+    }
+
+    /// All the words.
+    pub fn all(&self) -> Words<'_> {
+        Words {
+            text: &self.text,
+            words: &self.words,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+}
+
+/// A run of feature words (all of a text's, or one sentence's), cheap to
+/// copy.
+#[derive(Debug, Clone, Copy)]
+pub struct Words<'a> {
+    text: &'a str,
+    words: &'a [FeatureWord],
+}
+
+impl<'a> Words<'a> {
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The words' positions and hashes.
+    pub fn as_slice(&self) -> &'a [FeatureWord] {
+        self.words
+    }
+
+    /// The normalised string of word `i`.
+    pub fn word(&self, i: usize) -> &'a str {
+        let w = &self.words[i];
+        &self.text[w.norm_start as usize..w.norm_end as usize]
+    }
+
+    /// Each word's normalised string with its position and hash.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a FeatureWord)> + 'a {
+        let text = self.text;
+        self.words
+            .iter()
+            .map(move |w| (&text[w.norm_start as usize..w.norm_end as usize], w))
+    }
+
+    /// Words `range` of this run.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Words<'a> {
+        Words {
+            text: self.text,
+            words: &self.words[range],
+        }
+    }
 }
 
 /// Char offsets of increasing byte offsets, counted incrementally.
@@ -318,13 +430,18 @@ mod tests {
     #[test]
     fn feature_words_fold_numbers_and_drop_punctuation() {
         let tok = tokenizer();
-        let mut out = Vec::new();
         let text = "取消审批事项１２项。";
-        tok.feature_words(text, &mut out);
+        let out = tok.feature_words(text);
         assert!(
-            out.iter()
-                .any(|w| w.word == "#" && &text[w.start..w.end] == "１２")
+            out.all()
+                .iter()
+                .any(|(w, at)| w == "#" && &text[at.start..at.end] == "１２")
         );
-        assert!(!out.iter().any(|w| w.word == "。"));
+        assert!(!out.all().iter().any(|(w, _)| w == "。"));
+        assert!(
+            out.all()
+                .iter()
+                .all(|(w, at)| at.hash == term_hash::word(w))
+        );
     }
 }

@@ -56,11 +56,10 @@ fn hashed_term_lookup_matches_term_strings_on_the_corpus() {
     let (_, _, corpus) = train::load_inputs(&dir).unwrap();
     let space = &tagger.model().features;
     for s in corpus.train.iter().chain(&corpus.test) {
-        let mut words = Vec::new();
-        tagger.tokenizer().feature_words(&s.text, &mut words);
+        let words = tagger.tokenizer().feature_words(&s.text);
         assert_eq!(
-            space.transform_words(&words),
-            space.transform(&space.params.terms(&words)),
+            space.transform_words(words.all()),
+            space.transform(&space.params.terms(words.all())),
             "{}",
             s.id
         );
