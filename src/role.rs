@@ -307,9 +307,9 @@ fn is_boilerplate(p: &str) -> bool {
         return true;
     }
     // A table-of-contents line: "第三部分 下一步工作打算 ……………… 15".
-    if (p.contains("……") || p.contains("...."))
+    if len <= 80
+        && (p.contains("……") || p.contains("...."))
         && p.trim_end().ends_with(|c: char| c.is_ascii_digit())
-        && len <= 80
     {
         return true;
     }

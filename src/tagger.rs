@@ -269,18 +269,28 @@ impl Tagger {
 /// headers and footers of a paginated export, repeated navigation. Headings
 /// with a section marker (一、) are never repeated verbatim in one document,
 /// so a repeat is page furniture.
-fn repeated_short_lines<'a>(
-    text: &'a str,
-    paragraphs: &[TextSpan],
-) -> std::collections::HashSet<&'a str> {
-    let mut seen = std::collections::HashMap::new();
-    for p in paragraphs {
-        if p.char_len() <= 40 {
-            *seen.entry(p.slice(text)).or_insert(0usize) += 1;
-        }
+fn repeated_short_lines<'a>(text: &'a str, paragraphs: &[TextSpan]) -> RepeatedLines<'a> {
+    let mut short: Vec<&str> = paragraphs
+        .iter()
+        .filter(|p| p.char_len() <= 40)
+        .map(|p| p.slice(text))
+        .collect();
+    short.sort_unstable();
+    let mut repeated: Vec<&str> = short
+        .chunk_by(|a, b| a == b)
+        .filter(|run| run.len() >= 2)
+        .map(|run| run[0])
+        .collect();
+    repeated.dedup();
+    RepeatedLines(repeated)
+}
+
+/// The repeated short lines of a document, sorted (a document has few; a
+/// binary search beats hashing every paragraph).
+struct RepeatedLines<'a>(Vec<&'a str>);
+
+impl RepeatedLines<'_> {
+    fn contains(&self, line: &str) -> bool {
+        !self.0.is_empty() && self.0.binary_search(&line).is_ok()
     }
-    seen.into_iter()
-        .filter(|&(_, n)| n >= 2)
-        .map(|(t, _)| t)
-        .collect()
 }

@@ -187,11 +187,7 @@ impl Tokenizer {
         let mut out = FeatureWords::with_capacity(normalized.text.len(), normalized.char_len() / 2);
         for t in self.jieba.cut(&normalized.text, true) {
             let w = t.word;
-            // (CJK first: `is_alphanumeric` is slow on CJK chars.)
-            if !w
-                .chars()
-                .any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c) || c.is_alphanumeric())
-            {
+            if !w.chars().any(is_word_char) {
                 continue;
             }
             let (start, end) = normalized.original_range(t.start, t.end);
@@ -208,6 +204,23 @@ impl Tokenizer {
         }
         out
     }
+}
+
+/// True for chars that make a token a word (CJK, letters, digits), as
+/// `char::is_alphanumeric`, tested cheapest first: ASCII, then the CJK
+/// block, then the Unicode tables.
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        ('\u{4E00}'..='\u{9FFF}').contains(&c) || (!is_cjk_punctuation(c) && c.is_alphanumeric())
+    }
+}
+
+/// CJK and full-width punctuation (U+3000..U+303F, U+FF00..U+FFEF
+/// punctuation), none of which is alphanumeric.
+fn is_cjk_punctuation(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{3004}' | '\u{3008}'..='\u{3020}' | '\u{2010}'..='\u{206F}')
 }
 
 /// The feature words of one text: normalised words (numbers folded to
@@ -424,6 +437,13 @@ mod tests {
         for t in &tokens {
             assert_eq!(&text[t.start..t.end], t.word);
             assert_eq!(text[..t.start].chars().count(), t.char_start);
+        }
+    }
+
+    #[test]
+    fn word_chars_are_exactly_the_alphanumeric_ones() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(is_word_char(c), c.is_alphanumeric(), "{c:?}");
         }
     }
 
