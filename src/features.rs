@@ -423,13 +423,7 @@ mod tests {
     use crate::tokenize::FeatureWords;
 
     fn words(s: &str) -> FeatureWords {
-        let mut out = FeatureWords::default();
-        let mut at = 0;
-        for w in s.split(' ') {
-            out.push(w, at, at + w.len(), false);
-            at += w.len() + 1;
-        }
-        out
+        dict_words(s, &[])
     }
 
     fn dict_words(s: &str, dict: &[&str]) -> FeatureWords {

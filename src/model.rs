@@ -597,11 +597,6 @@ impl Model {
             .transform_words(tokenizer.feature_words(text).all())
     }
 
-    /// The feature vector of already segmented words.
-    pub fn vector_of(&self, words: Words<'_>) -> SparseVector {
-        self.features.transform_words(words)
-    }
-
     /// The `k` terms of `words` (vectorised as `v`) that add most to label
     /// `label`'s log-odds, strongest first, each with the byte range of its
     /// first occurrence in the text `words` were cut from.

@@ -138,9 +138,9 @@ impl Tagger {
             let sentences = segment::sentences(text, span);
             if sentences.len() >= 2 {
                 let pillars = self.model.taxonomy.pillars.len();
+                let at = words.as_slice();
                 for s in sentences {
                     // Words are in text order: a sentence's words are a run.
-                    let at = words.as_slice();
                     let first = at.partition_point(|w| w.start < s.start);
                     let last = at.partition_point(|w| w.end <= s.end);
                     if first >= last {
@@ -276,13 +276,13 @@ fn repeated_short_lines<'a>(text: &'a str, paragraphs: &[TextSpan]) -> RepeatedL
         .map(|p| p.slice(text))
         .collect();
     short.sort_unstable();
-    let mut repeated: Vec<&str> = short
-        .chunk_by(|a, b| a == b)
-        .filter(|run| run.len() >= 2)
-        .map(|run| run[0])
-        .collect();
-    repeated.dedup();
-    RepeatedLines(repeated)
+    RepeatedLines(
+        short
+            .chunk_by(|a, b| a == b)
+            .filter(|run| run.len() >= 2)
+            .map(|run| run[0])
+            .collect(),
+    )
 }
 
 /// The repeated short lines of a document, sorted (a document has few; a
@@ -291,6 +291,6 @@ struct RepeatedLines<'a>(Vec<&'a str>);
 
 impl RepeatedLines<'_> {
     fn contains(&self, line: &str) -> bool {
-        !self.0.is_empty() && self.0.binary_search(&line).is_ok()
+        self.0.binary_search(&line).is_ok()
     }
 }

@@ -213,13 +213,15 @@ fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric()
     } else {
-        ('\u{4E00}'..='\u{9FFF}').contains(&c) || (!is_cjk_punctuation(c) && c.is_alphanumeric())
+        ('\u{4E00}'..='\u{9FFF}').contains(&c) || (!is_punctuation(c) && c.is_alphanumeric())
     }
 }
 
-/// CJK and full-width punctuation (U+3000..U+303F, U+FF00..U+FFEF
-/// punctuation), none of which is alphanumeric.
-fn is_cjk_punctuation(c: char) -> bool {
+/// The punctuation that surrounds Chinese words, by block: General
+/// Punctuation (U+2010..U+206F: “ ” — …) and CJK Symbols and Punctuation
+/// without 々〆〇 (U+3000..U+3004, U+3008..U+3020: 、。《》【】). None of
+/// it is alphanumeric, so the Unicode tables need not be asked.
+fn is_punctuation(c: char) -> bool {
     matches!(c, '\u{3000}'..='\u{3004}' | '\u{3008}'..='\u{3020}' | '\u{2010}'..='\u{206F}')
 }
 
