@@ -224,9 +224,11 @@ const ORG_SUFFIXES: &[&str] = &[
 pub fn classify(paragraph: &str) -> Role {
     let simplified = crate::normalize::simplified(paragraph);
     let paragraph = simplified.as_ref();
-    if is_boilerplate(paragraph) {
+    // Counted once: every rule below tests the length first.
+    let len = char_len(paragraph);
+    if is_boilerplate(paragraph, len) {
         Role::Boilerplate
-    } else if is_heading(paragraph) {
+    } else if is_heading(paragraph, len) {
         Role::Heading
     } else {
         Role::Body
@@ -235,6 +237,38 @@ pub fn classify(paragraph: &str) -> Role {
 
 fn char_len(s: &str) -> usize {
     s.chars().count()
+}
+
+/// The chars of `s` that are not whitespace: the "compact" form of a line
+/// whose letters may be spaced out ("第 3 页"), without building it.
+pub(crate) fn non_space_chars(s: &str) -> impl DoubleEndedIterator<Item = char> + Clone + '_ {
+    s.chars().filter(|c| !c.is_whitespace())
+}
+
+/// True when the non-whitespace chars of `s` end with `suffix`.
+fn compact_ends_with(s: &str, suffix: &str) -> bool {
+    let mut tail = non_space_chars(s).rev();
+    suffix.chars().rev().all(|c| tail.next() == Some(c))
+}
+
+/// `s` without a leading `prefix`, where the chars of `s` may be spaced out
+/// by ' ' or U+3000 ("索 引 号"): the rest of `s` after the prefix's last
+/// char.
+fn strip_spaced_prefix<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let mut want = prefix.chars().peekable();
+    for (i, c) in s.char_indices() {
+        let Some(&w) = want.peek() else {
+            return Some(&s[i..]);
+        };
+        if matches!(c, ' ' | '\u{3000}') {
+            continue;
+        }
+        if c != w {
+            return None;
+        }
+        want.next();
+    }
+    want.peek().is_none().then_some("")
 }
 
 fn is_cjk(c: char) -> bool {
@@ -256,14 +290,13 @@ fn strip_bullet(s: &str) -> &str {
     })
 }
 
-fn is_boilerplate(p: &str) -> bool {
-    let len = char_len(p);
+fn is_boilerplate(p: &str, len: usize) -> bool {
     // Junk glued to a whole paragraph on one line is body text with noise.
     // (Length tests come first: most paragraphs are long body text.)
     if (len <= 30 || (len <= 80 && !p.contains('。'))) && WEB_JUNK.iter().any(|j| p.contains(j)) {
         return true;
     }
-    if is_breadcrumb(p) {
+    if is_breadcrumb(p, len) {
         return true;
     }
     // A long footer: copyright, address, phone and record numbers on one line.
@@ -276,20 +309,11 @@ fn is_boilerplate(p: &str) -> bool {
         return true;
     }
     // Field names are often spaced out: "索 引 号", "联 系 人".
-    let q: String = if len <= 160 {
-        strip_bullet(p)
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '\u{3000}'))
-            .collect()
-    } else {
-        String::new()
-    };
-    let q = q.as_str();
     if (len <= 60 || (len <= 160 && !p.contains('。')))
         && METADATA_FIELDS.iter().any(|f| {
-            q.strip_prefix(f).is_some_and(|rest| {
+            strip_spaced_prefix(strip_bullet(p), f).is_some_and(|rest| {
                 let rest = rest.trim_start();
-                rest.is_empty() || rest.starts_with(['：', ':', ' ', '\u{3000}', '】', ']'])
+                rest.is_empty() || rest.starts_with(['：', ':', '】', ']'])
             })
         })
     {
@@ -313,7 +337,7 @@ fn is_boilerplate(p: &str) -> bool {
     {
         return true;
     }
-    if is_date_line(p) || is_doc_number_line(p) || is_page_marker(p) {
+    if is_date_line(p, len) || is_doc_number_line(p, len) || is_page_marker(p, len) {
         return true;
     }
     if len <= 160 && REPLY_FORMULAS.iter().any(|f| p.contains(f)) {
@@ -351,8 +375,8 @@ fn is_boilerplate(p: &str) -> bool {
 }
 
 /// "首页 > 政务公开 > 建议提案": two or more path separators on a short line.
-fn is_breadcrumb(p: &str) -> bool {
-    char_len(p) <= 60
+fn is_breadcrumb(p: &str, len: usize) -> bool {
+    len <= 60
         && !p.contains('。')
         && p.chars()
             .filter(|c| matches!(c, '>' | '＞' | '»' | '›'))
@@ -360,8 +384,7 @@ fn is_breadcrumb(p: &str) -> bool {
             >= 2
 }
 
-fn is_date_line(p: &str) -> bool {
-    let len = char_len(p);
+fn is_date_line(p: &str, len: usize) -> bool {
     len <= 24
         && p.chars()
             .any(|c| c.is_ascii_digit() || matches!(c, '０'..='９' | '〇' | '年' | '月' | '日'))
@@ -384,34 +407,35 @@ fn ends_with_date(p: &str) -> bool {
     let Some(head) = p.strip_suffix('日') else {
         return false;
     };
-    let tail: String = head
-        .chars()
-        .rev()
-        .take(12)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    tail.contains('年') && tail.contains('月')
+    let mut tail = head.chars().rev().take(12);
+    tail.clone().any(|c| c == '年') && tail.any(|c| c == '月')
 }
 
-fn is_doc_number_line(p: &str) -> bool {
-    char_len(p) <= 30
+fn is_doc_number_line(p: &str, len: usize) -> bool {
+    len <= 30
         && !has_sentence_punct(p)
         && p.ends_with('号')
         && (p.contains('〔') || p.contains('[') || p.contains('【') || p.contains('（'))
 }
 
-fn is_page_marker(p: &str) -> bool {
+fn is_page_marker(p: &str, len: usize) -> bool {
     // "- 3 -", "第3页", "第 3 页 共 8 页", "图片1.png"
-    if char_len(p) > 60 {
+    if len > 60 {
         return false;
     }
-    let compact: String = p.chars().filter(|c| !c.is_whitespace()).collect();
-    (compact.starts_with('第') && compact.ends_with('页') && char_len(&compact) <= 14)
-        || [".png", ".jpg", ".jpeg", ".gif", ".PNG", ".JPG"]
-            .iter()
-            .any(|ext| compact.ends_with(ext) && char_len(&compact) <= 40)
+    let compact_len = non_space_chars(p).count();
+    (compact_len <= 14 && is_page_number(p))
+        || (compact_len <= 40
+            && [".png", ".jpg", ".jpeg", ".gif", ".PNG", ".JPG"]
+                .iter()
+                .any(|ext| compact_ends_with(p, ext)))
+}
+
+/// "第3页", "第 3 页 共 8 页": starts with 第 and ends with 页, whitespace
+/// aside.
+pub(crate) fn is_page_number(p: &str) -> bool {
+    let mut compact = non_space_chars(p);
+    compact.next() == Some('第') && compact.next_back() == Some('页')
 }
 
 fn is_cjk_numeral(c: char) -> bool {
@@ -460,8 +484,7 @@ pub(crate) fn starts_with_heading_marker(p: &str) -> bool {
     false
 }
 
-fn is_heading(p: &str) -> bool {
-    let len = char_len(p);
+fn is_heading(p: &str, len: usize) -> bool {
     if starts_with_heading_marker(p) {
         // A marker followed by a whole paragraph is body text that starts
         // with its section number; a heading has at most a final stop.
@@ -512,9 +535,25 @@ mod tests {
             "图片1.png",
             "某政办函〔2021〕12号",
             "扫一扫在手机打开当前页",
+            "索 引 号：11370000-2022-00123",
+            "【发布日期】 2023-04-12",
+            "第 3 页 共 8 页",
+            "附图 2 .png",
         ] {
             assert_eq!(classify(p), Role::Boilerplate, "{p}");
         }
+    }
+
+    #[test]
+    fn spaced_out_lines_match_their_compact_form() {
+        assert_eq!(strip_spaced_prefix("索 引\u{3000}号： 1", "索引号"), Some("： 1"));
+        assert_eq!(strip_spaced_prefix("索引号", "索引号"), Some(""));
+        assert_eq!(strip_spaced_prefix("索引", "索引号"), None);
+        assert_eq!(strip_spaced_prefix("索取号", "索引号"), None);
+        assert!(compact_ends_with("图片 1. png ", ".png"));
+        assert!(!compact_ends_with("png", ".png"));
+        assert!(is_page_number(" 第 12 页 "));
+        assert!(!is_page_number("第"));
     }
 
     #[test]

@@ -141,18 +141,21 @@ fn display_width(s: &str) -> usize {
 /// Page numbers (- 3 -, 第3页, 3/12) and running headers (a short line
 /// repeated in the document): never part of a paragraph.
 fn is_page_furniture(line: &str, repeats: usize) -> bool {
-    let len = line.chars().count();
-    let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-    let no_cjk = !compact
-        .chars()
-        .any(|c| c as u32 >= 0x3400 && !matches!(c, '—' | '－' | '／'));
-    (repeats >= 2 && len <= 40)
-        || (compact.starts_with('第') && compact.ends_with('页') && compact.chars().count() <= 14)
+    use crate::role::non_space_chars;
+    if repeats >= 2 && line.chars().count() <= 40 {
+        return true;
+    }
+    // The other rules are for short lines only; most lines are long.
+    let compact_len = non_space_chars(line).take(15).count();
+    if compact_len > 14 {
+        return false;
+    }
+    let no_cjk =
+        !non_space_chars(line).any(|c| c as u32 >= 0x3400 && !matches!(c, '—' | '－' | '／'));
+    crate::role::is_page_number(line)
         || (no_cjk
-            && compact.chars().count() <= 12
-            && compact
-                .chars()
-                .any(|c| c.is_ascii_digit() || matches!(c, '０'..='９')))
+            && compact_len <= 12
+            && non_space_chars(line).any(|c| c.is_ascii_digit() || matches!(c, '０'..='９')))
 }
 
 /// Starts a new block whatever the line before it: a section number, a
