@@ -85,31 +85,22 @@ struct Line {
 /// Every line of `text`, blank ones included.
 fn lines(text: &str) -> Vec<Line> {
     let mut out = Vec::new();
+    let bytes = text.as_bytes();
     let mut line_start = 0usize;
     let mut line_char_start = 0usize;
-    let mut chars = 0usize;
-    let bytes = text.as_bytes();
-    let mut i = 0usize;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'\n' || b == b'\r' {
-            out.push(make_line(text, line_start, i, line_char_start));
-            let mut next = i + 1;
-            chars += 1;
-            if b == b'\r' && bytes.get(next) == Some(&b'\n') {
-                next += 1;
-                chars += 1;
-            }
-            i = next;
-            line_start = next;
-            line_char_start = chars;
-        } else {
-            // Count a char at each UTF-8 leading byte.
-            if (b & 0xC0) != 0x80 {
-                chars += 1;
-            }
-            i += 1;
+    for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+        if i < line_start {
+            // The '\n' of a "\r\n" already ended its line.
+            continue;
         }
+        out.push(make_line(text, line_start, i, line_char_start));
+        let mut next = i + 1;
+        if bytes[i] == b'\r' && bytes.get(next) == Some(&b'\n') {
+            next += 1;
+        }
+        // The line's chars and its terminator's.
+        line_char_start += text[line_start..next].chars().count();
+        line_start = next;
     }
     out.push(make_line(text, line_start, bytes.len(), line_char_start));
     out
