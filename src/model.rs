@@ -580,10 +580,7 @@ impl Model {
         let n = self.intercepts.len();
         let mut z = self.intercepts.clone();
         for &(f, x) in v {
-            let row = &self.weights[f as usize * n..(f as usize + 1) * n];
-            for (acc, &w) in z.iter_mut().zip(row) {
-                *acc += w * x;
-            }
+            add_scaled(&mut z, &self.weights[f as usize * n..(f as usize + 1) * n], x);
         }
         z.into_iter()
             .zip(&self.calibration)
@@ -662,9 +659,38 @@ impl Model {
     }
 }
 
+/// `acc[k] += row[k] * x` for every label `k`, eight lanes at a time so
+/// that the compiler can use vector instructions (each sum is still added
+/// in the same order, so scores do not change).
+fn add_scaled(acc: &mut [f32], row: &[f32], x: f32) {
+    debug_assert_eq!(acc.len(), row.len());
+    let (acc8, acc_rest) = acc.as_chunks_mut::<8>();
+    let (row8, row_rest) = row.as_chunks::<8>();
+    for (a, r) in acc8.iter_mut().zip(row8) {
+        *a = std::array::from_fn(|k| a[k] + r[k] * x);
+    }
+    for (a, &r) in acc_rest.iter_mut().zip(row_rest) {
+        *a += r * x;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn add_scaled_matches_the_plain_loop() {
+        for n in [0, 1, 7, 8, 9, 17, 22] {
+            let row: Vec<f32> = (0..n).map(|k| k as f32 * 0.37 - 2.0).collect();
+            let mut acc: Vec<f32> = (0..n).map(|k| 1.0 / (k as f32 + 1.0)).collect();
+            let mut want = acc.clone();
+            for (a, &r) in want.iter_mut().zip(&row) {
+                *a += r * 0.61;
+            }
+            add_scaled(&mut acc, &row, 0.61);
+            assert_eq!(acc, want, "n = {n}");
+        }
+    }
 
     #[test]
     fn params_are_checked() {
