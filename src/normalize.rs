@@ -95,20 +95,34 @@ fn t2s_table() -> &'static [char] {
 
 /// The simplified form of `c` (or `c`).
 pub fn to_simplified(c: char) -> char {
+    simplify_with(t2s_table(), c)
+}
+
+/// [`to_simplified`] with the table already in hand: loops over text fetch
+/// the table once rather than once per char.
+fn simplify_with(table: &[char], c: char) -> char {
     let u = c as u32;
     if (T2S_FIRST..=T2S_LAST).contains(&u) {
-        t2s_table()[(u - T2S_FIRST) as usize]
+        table[(u - T2S_FIRST) as usize]
     } else {
         c
     }
 }
 
-/// `s` in simplified script, char for char.
+/// `s` in simplified script, char for char (borrowed when it already is).
 pub fn simplified(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.chars().all(|c| to_simplified(c) == c) {
-        std::borrow::Cow::Borrowed(s)
-    } else {
-        std::borrow::Cow::Owned(s.chars().map(to_simplified).collect())
+    let table = t2s_table();
+    match s
+        .char_indices()
+        .find(|&(_, c)| simplify_with(table, c) != c)
+    {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((first, _)) => {
+            let mut out = String::with_capacity(s.len());
+            out.push_str(&s[..first]);
+            out.extend(s[first..].chars().map(|c| simplify_with(table, c)));
+            std::borrow::Cow::Owned(out)
+        }
     }
 }
 
@@ -121,12 +135,13 @@ impl Normalized {
         // in the original.
         let mut pending_space: Option<(usize, usize)> = None;
         let mut prev: Option<char> = None;
+        let table = t2s_table();
         for (b, orig) in original.char_indices() {
             let end = b + orig.len_utf8();
             if is_invisible(orig) {
                 continue;
             }
-            let c = normalize_char(to_simplified(orig));
+            let c = normalize_char(simplify_with(table, orig));
             if c.is_whitespace() {
                 pending_space = Some(pending_space.map_or((b, end), |(s, _)| (s, end)));
                 continue;
