@@ -508,7 +508,10 @@ mod tests {
     fn term_counts_match_sorting_and_are_left_clean() {
         let mut counts = TermCounts::default();
         // Ids spread over several bitset words, repeated, one out of range.
-        let ids: Vec<u32> = (0..500u32).map(|k| (k * 7919) % 300).chain([5000]).collect();
+        let ids: Vec<u32> = (0..500u32)
+            .map(|k| (k * 7919) % 300)
+            .chain([5000])
+            .collect();
         for vocabulary in [300, 1000, 300] {
             counts.count(ids.iter().copied(), vocabulary);
             let got = counts.drain(|i, n| (i, n));

@@ -65,6 +65,10 @@ enum Command {
         /// RESOURCE_EXHAUSTED at once.
         #[arg(long, default_value_t = 256)]
         max_queue: usize,
+        /// Documents up to this many bytes are tagged on the thread that
+        /// received them, larger ones on the blocking pool (0: always the pool).
+        #[arg(long, default_value_t = fgf_tagger::service::DEFAULT_INLINE_MAX_BYTES)]
+        inline_max_bytes: usize,
         /// Calls one connection may have open at once; more are refused with
         /// RESOURCE_EXHAUSTED at once (0: no per-connection limit).
         #[arg(long, default_value_t = 64)]
@@ -324,6 +328,7 @@ fn run(cli: Cli) -> Result<()> {
             auth_token_file,
             listen_public,
             max_queue,
+            inline_max_bytes,
             max_conn_calls,
             tls_cert,
             tls_key,
@@ -365,6 +370,7 @@ fn run(cli: Cli) -> Result<()> {
                     max_doc_bytes,
                     stream_window,
                     max_queue,
+                    inline_max_bytes,
                 },
                 cpu_jobs: cpu_jobs.unwrap_or(cores),
                 max_conn_calls: (max_conn_calls > 0).then_some(max_conn_calls),

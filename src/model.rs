@@ -580,7 +580,11 @@ impl Model {
         let n = self.intercepts.len();
         let mut z = self.intercepts.clone();
         for &(f, x) in v {
-            add_scaled(&mut z, &self.weights[f as usize * n..(f as usize + 1) * n], x);
+            add_scaled(
+                &mut z,
+                &self.weights[f as usize * n..(f as usize + 1) * n],
+                x,
+            );
         }
         z.into_iter()
             .zip(&self.calibration)

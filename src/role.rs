@@ -546,7 +546,10 @@ mod tests {
 
     #[test]
     fn spaced_out_lines_match_their_compact_form() {
-        assert_eq!(strip_spaced_prefix("索 引\u{3000}号： 1", "索引号"), Some("： 1"));
+        assert_eq!(
+            strip_spaced_prefix("索 引\u{3000}号： 1", "索引号"),
+            Some("： 1")
+        );
         assert_eq!(strip_spaced_prefix("索引号", "索引号"), Some(""));
         assert_eq!(strip_spaced_prefix("索引", "索引号"), None);
         assert_eq!(strip_spaced_prefix("索取号", "索引号"), None);

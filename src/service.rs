@@ -2,9 +2,20 @@
 //! and conversion between protobuf messages and [`crate::tagger`] types.
 //!
 //! The service is thin: every rpc checks its request, runs the library code
-//! on the blocking pool (at most one job per core at a time, so a burst of
+//! once a CPU slot is free (at most one job per core at a time, so a burst of
 //! requests queues instead of oversubscribing the CPU), and converts the
 //! result.
+//!
+//! Where a job runs: a small document of a unary call (up to
+//! [`Limits::inline_max_bytes`], a few milliseconds of CPU at most) is
+//! tagged on the runtime thread that decoded it; a larger one, and every
+//! TagStream document, on the blocking pool, so that no runtime thread is
+//! held for long and one stream's documents spread over all cores. Handing every document to another thread costs
+//! two thread switches per call, and on a server with one core the runtime
+//! thread (reading the next requests) and the blocking thread then compete
+//! for it: at 80% of peak load the 99th percentile latency was 3 to 90 ms
+//! from run to run that way, and 9 to 17 ms tagging in place
+//! (`bench/RESULTS.md`). A panic in a job becomes INTERNAL either way.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -35,6 +46,9 @@ pub struct Limits {
     /// refused at once with RESOURCE_EXHAUSTED (load shedding) instead of
     /// queueing without bound.
     pub max_queue: usize,
+    /// Documents up to this many bytes are tagged on the runtime thread that
+    /// received them, larger ones on the blocking pool (0: always the pool).
+    pub inline_max_bytes: usize,
 }
 
 impl Default for Limits {
@@ -43,9 +57,14 @@ impl Default for Limits {
             max_doc_bytes: 4 * 1024 * 1024,
             stream_window: 16,
             max_queue: 256,
+            inline_max_bytes: DEFAULT_INLINE_MAX_BYTES,
         }
     }
 }
+
+/// Default [`Limits::inline_max_bytes`]: 32 KiB, about 2 ms of tagging on
+/// the slowest machine measured.
+pub const DEFAULT_INLINE_MAX_BYTES: usize = 32 * 1024;
 
 /// Implements `fgf.v1.Tagger` over a shared [`Tagger`].
 #[derive(Debug, Clone)]
@@ -136,9 +155,11 @@ impl TaggerService {
         self.draining.clone()
     }
 
-    /// Runs `job` on the blocking pool once a CPU slot is free.
+    /// Runs `job` once a CPU slot is free: here when `inline` (see
+    /// [`Self::inline`]), else on the blocking pool.
     async fn run_cpu<T: Send + 'static>(
         &self,
+        inline: bool,
         job: impl FnOnce(&Tagger) -> T + Send + 'static,
     ) -> Result<T, Status> {
         use std::sync::atomic::Ordering;
@@ -160,9 +181,19 @@ impl TaggerService {
             .map_err(|_| Status::unavailable("server is shutting down"))?;
         drop(_waiting);
         let tagger = self.tagger.load_full();
+        if inline {
+            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tagger)))
+                .map_err(|_| Status::internal("tagging failed: the tagger panicked"));
+        }
         tokio::task::spawn_blocking(move || job(&tagger))
             .await
             .map_err(|e| Status::internal(format!("tagging failed: {e}")))
+    }
+
+    /// Whether a unary call's job on a text of `bytes` bytes runs on the
+    /// runtime thread (see the module doc).
+    fn inline(&self, bytes: usize) -> bool {
+        bytes <= self.limits.inline_max_bytes
     }
 
     fn check_size(&self, text: &str, what: &str) -> Result<(), Status> {
@@ -218,7 +249,7 @@ impl TaggerService {
         self.check_size(&text, "text")
             .inspect_err(|s| tracing::warn!(message = s.message(), "Segment rejected"))?;
         tracing::debug!(bytes = text.len(), "segment");
-        self.run_cpu(move |tagger| {
+        self.run_cpu(self.inline(text.len()), move |tagger| {
             tagger
                 .tokenizer()
                 .tokens(&text)
@@ -242,7 +273,7 @@ impl TaggerService {
     async fn tag_one(&self, req: pb::TagRequest, rpc: Rpc) -> Result<pb::TagResponse, Status> {
         let started = std::time::Instant::now();
         let bytes = req.text.len();
-        let result = self.tag_unrecorded(req).await;
+        let result = self.tag_unrecorded(req, rpc).await;
         self.telemetry.record(
             rpc,
             status_code(&result),
@@ -260,10 +291,15 @@ impl TaggerService {
         result
     }
 
-    async fn tag_unrecorded(&self, req: pb::TagRequest) -> Result<pb::TagResponse, Status> {
+    async fn tag_unrecorded(
+        &self,
+        req: pb::TagRequest,
+        rpc: Rpc,
+    ) -> Result<pb::TagResponse, Status> {
         let options = self.options(&req)?;
         let pb::TagRequest { id, text, .. } = req;
-        self.run_cpu(move |tagger| {
+        let inline = rpc == Rpc::Tag && self.inline(text.len());
+        self.run_cpu(inline, move |tagger| {
             let doc = tagger.tag(&text, &options);
             to_response(tagger, id, &text, &doc)
         })

@@ -227,6 +227,35 @@ async fn tag_stream_answers_every_document_in_order() {
 }
 
 #[tokio::test]
+async fn documents_tagged_on_the_runtime_thread_or_the_pool_get_the_same_answer() {
+    // The default server tags documents up to 32 KiB on the thread that
+    // received them and larger ones on the blocking pool; this one sends
+    // everything to the pool.
+    let inline = TestServer::start(&[]);
+    let pooled = TestServer::start(&["--inline-max-bytes", "0"]);
+    let (mut a, mut b) = (inline.client().await, pooled.client().await);
+    let small = REPLY.to_string();
+    let large = REPLY.repeat(60);
+    assert!(small.len() < 32 * 1024 && large.len() > 32 * 1024);
+    for text in [&small, &large] {
+        let mut req = request("same", text);
+        req.granularity = Granularity::Sentence as i32;
+        req.include_evidence = true;
+        let from_a = a.tag(req.clone()).await.unwrap().into_inner();
+        let from_b = b.tag(req).await.unwrap().into_inner();
+        assert!(!from_a.spans.is_empty());
+        assert_eq!(from_a, from_b);
+        let seg = |text: &str| pb::SegmentRequest {
+            text: text.to_string(),
+        };
+        let tokens_a = a.segment(seg(text)).await.unwrap().into_inner();
+        let tokens_b = b.segment(seg(text)).await.unwrap().into_inner();
+        assert!(!tokens_a.tokens.is_empty());
+        assert_eq!(tokens_a, tokens_b);
+    }
+}
+
+#[tokio::test]
 async fn segment_returns_words_with_offsets() {
     let server = TestServer::start(&[]);
     let mut client = server.client().await;
