@@ -10,10 +10,10 @@
 //! [`Limits::inline_max_bytes`], a few milliseconds of CPU at most) is
 //! tagged on the runtime thread that decoded it; a larger one, and every
 //! TagStream document, on the blocking pool, so that no runtime thread is
-//! held for long and one stream's documents spread over all cores. Handing every document to another thread costs
-//! two thread switches per call, and on a server with one core the runtime
-//! thread (reading the next requests) and the blocking thread then compete
-//! for it: at 80% of peak load the 99th percentile latency was 3 to 90 ms
+//! held for long and one stream's documents spread over all cores. Handing
+//! every document to another thread costs two thread switches per call,
+//! and on a server with one core the runtime thread (reading the next
+//! requests) and the blocking thread then compete for it: at 80% of peak load the 99th percentile latency was 3 to 90 ms
 //! from run to run that way, and 9 to 17 ms tagging in place
 //! (`bench/RESULTS.md`). A panic in a job becomes INTERNAL either way.
 
