@@ -392,10 +392,13 @@ impl FeatureSpace {
 
     /// TF-IDF of a list of feature ids (with repeats), L2-normalised.
     fn weigh(&self, ids: impl Iterator<Item = u32>) -> SparseVector {
-        let mut v = TERM_COUNTS.with_borrow_mut(|counts| {
-            counts.count(ids, self.idf.len());
-            counts.drain(|i, n| (i, (1.0 + (n as f32).ln()) * self.idf[i as usize]))
-        });
+        let mut ids: Vec<u32> = ids.collect();
+        ids.sort_unstable();
+        let mut v: SparseVector = Vec::with_capacity(ids.len());
+        for run in ids.chunk_by(|a, b| a == b) {
+            let i = run[0];
+            v.push((i, (1.0 + (run.len() as f32).ln()) * self.idf[i as usize]));
+        }
         let norm = v.iter().map(|&(_, x)| x * x).sum::<f32>().sqrt();
         if norm > 0.0 {
             for (_, x) in &mut v {
@@ -408,71 +411,6 @@ impl FeatureSpace {
     /// The L2-normalised TF-IDF vector of a document's terms.
     pub fn transform(&self, terms: &[String]) -> SparseVector {
         self.weigh(terms.iter().filter_map(|t| self.vocabulary.get(t).copied()))
-    }
-}
-
-thread_local! {
-    /// Each thread's [`TermCounts`]: vectorising costs no allocation the
-    /// size of the vocabulary, and no lock.
-    static TERM_COUNTS: std::cell::RefCell<TermCounts> = std::cell::RefCell::default();
-}
-
-/// Counts of feature ids, and which were seen as a bitset, so that the
-/// distinct ids come out in index order by scanning the set rather than by
-/// sorting every id. Sized to the vocabulary once per thread (grown if a
-/// bigger model is loaded) and left all zero after every [`Self::drain`].
-#[derive(Debug, Default)]
-struct TermCounts {
-    counts: Vec<u32>,
-    seen: Vec<u64>,
-    /// First and last word of `seen` set since the last drain.
-    touched: Option<(usize, usize)>,
-    distinct: usize,
-}
-
-impl TermCounts {
-    /// Counts `ids`; ids at or above `vocabulary` are ignored.
-    fn count(&mut self, ids: impl Iterator<Item = u32>, vocabulary: usize) {
-        if self.counts.len() < vocabulary {
-            self.counts.resize(vocabulary, 0);
-            self.seen.resize(vocabulary.div_ceil(64), 0);
-        }
-        let (mut lo, mut hi) = (usize::MAX, 0);
-        for i in ids {
-            let i = i as usize;
-            if i >= vocabulary {
-                continue;
-            }
-            let n = &mut self.counts[i];
-            if *n == 0 {
-                self.distinct += 1;
-                let w = i / 64;
-                self.seen[w] |= 1 << (i % 64);
-                lo = lo.min(w);
-                hi = hi.max(w);
-            }
-            *n += 1;
-        }
-        if lo <= hi {
-            self.touched = Some((lo, hi));
-        }
-    }
-
-    /// `f(id, count)` for every counted id in increasing id order,
-    /// resetting the counts to zero.
-    fn drain<T>(&mut self, mut f: impl FnMut(u32, u32) -> T) -> Vec<T> {
-        let mut out = Vec::with_capacity(std::mem::take(&mut self.distinct));
-        if let Some((lo, hi)) = self.touched.take() {
-            for w in lo..=hi {
-                let mut bits = std::mem::take(&mut self.seen[w]);
-                while bits != 0 {
-                    let i = w * 64 + bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    out.push(f(i as u32, std::mem::take(&mut self.counts[i])));
-                }
-            }
-        }
-        out
     }
 }
 
@@ -502,31 +440,6 @@ mod tests {
         assert!(t.contains(&"推行 告知承诺制".to_string()));
         assert!(t.contains(&"#行告".to_string()));
         assert!(t.contains(&"#承诺".to_string()));
-    }
-
-    #[test]
-    fn term_counts_match_sorting_and_are_left_clean() {
-        let mut counts = TermCounts::default();
-        // Ids spread over several bitset words, repeated, one out of range.
-        let ids: Vec<u32> = (0..500u32)
-            .map(|k| (k * 7919) % 300)
-            .chain([5000])
-            .collect();
-        for vocabulary in [300, 1000, 300] {
-            counts.count(ids.iter().copied(), vocabulary);
-            let got = counts.drain(|i, n| (i, n));
-            let mut sorted: Vec<u32> = ids.iter().copied().filter(|&i| i < 300).collect();
-            sorted.sort_unstable();
-            let want: Vec<(u32, u32)> = sorted
-                .chunk_by(|a, b| a == b)
-                .map(|run| (run[0], run.len() as u32))
-                .collect();
-            assert_eq!(got, want);
-            assert!(counts.counts.iter().all(|&n| n == 0));
-            assert!(counts.seen.iter().all(|&w| w == 0));
-        }
-        counts.count(std::iter::empty(), 300);
-        assert!(counts.drain(|i, n| (i, n)).is_empty());
     }
 
     #[test]
