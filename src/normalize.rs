@@ -93,13 +93,8 @@ fn t2s_table() -> &'static [char] {
     })
 }
 
-/// The simplified form of `c` (or `c`).
-pub fn to_simplified(c: char) -> char {
-    simplify_with(t2s_table(), c)
-}
-
-/// [`to_simplified`] with the table already in hand: loops over text fetch
-/// the table once rather than once per char.
+/// The simplified form of `c` (or `c`), from [`t2s_table`]: callers fetch
+/// the table once per text rather than once per char.
 fn simplify_with(table: &[char], c: char) -> char {
     let u = c as u32;
     if (T2S_FIRST..=T2S_LAST).contains(&u) {

@@ -309,9 +309,10 @@ fn is_boilerplate(p: &str, len: usize) -> bool {
         return true;
     }
     // Field names are often spaced out: "索 引 号", "联 系 人".
+    let unbulleted = strip_bullet(p);
     if (len <= 60 || (len <= 160 && !p.contains('。')))
         && METADATA_FIELDS.iter().any(|f| {
-            strip_spaced_prefix(strip_bullet(p), f).is_some_and(|rest| {
+            strip_spaced_prefix(unbulleted, f).is_some_and(|rest| {
                 let rest = rest.trim_start();
                 rest.is_empty() || rest.starts_with(['：', ':', '】', ']'])
             })

@@ -142,11 +142,11 @@ fn is_page_furniture(line: &str, repeats: usize) -> bool {
         return false;
     }
     let no_cjk =
-        !non_space_chars(line).any(|c| c as u32 >= 0x3400 && !matches!(c, '—' | '－' | '／'));
+        || !non_space_chars(line).any(|c| c as u32 >= 0x3400 && !matches!(c, '—' | '－' | '／'));
     crate::role::is_page_number(line)
-        || (no_cjk
-            && compact_len <= 12
-            && non_space_chars(line).any(|c| c.is_ascii_digit() || matches!(c, '０'..='９')))
+        || (compact_len <= 12
+            && non_space_chars(line).any(|c| c.is_ascii_digit() || matches!(c, '０'..='９'))
+            && no_cjk())
 }
 
 /// Starts a new block whatever the line before it: a section number, a

@@ -236,7 +236,8 @@ async fn documents_tagged_on_the_runtime_thread_or_the_pool_get_the_same_answer(
     let (mut a, mut b) = (inline.client().await, pooled.client().await);
     let small = REPLY.to_string();
     let large = REPLY.repeat(60);
-    assert!(small.len() < 32 * 1024 && large.len() > 32 * 1024);
+    let limit = fgf_tagger::service::DEFAULT_INLINE_MAX_BYTES;
+    assert!(small.len() <= limit && large.len() > limit);
     for text in [&small, &large] {
         let mut req = request("same", text);
         req.granularity = Granularity::Sentence as i32;
