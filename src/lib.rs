@@ -18,6 +18,7 @@ pub mod features;
 pub mod fuzzing;
 pub mod layout;
 pub mod loadgen;
+pub mod logging;
 pub mod memory;
 pub mod metrics;
 pub mod model;

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use fgf_tagger::compare;
 use fgf_tagger::features::FeatureParams;
 use fgf_tagger::layout;
+use fgf_tagger::logging::LogFormat;
 use fgf_tagger::model::TrainParams;
 use fgf_tagger::segment::LineMode;
 use fgf_tagger::server::{self, ServeConfig};
@@ -30,6 +31,16 @@ use fgf_tagger::train::{self, ModelsDir};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines on stderr as text (coloured only on a terminal) or as one
+    /// JSON object per line, for log collectors.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "FGF_LOG_FORMAT",
+        default_value_t
+    )]
+    log_format: LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -85,6 +96,10 @@ enum Command {
         /// Serve Prometheus metrics at http://ADDR/metrics (off by default).
         #[arg(long)]
         metrics_addr: Option<SocketAddr>,
+        /// Log one line per call at info (target fgf::access): rpc, peer,
+        /// document id, status, bytes in and out, microseconds.
+        #[arg(long)]
+        access_log: bool,
     },
     /// Train the model from the corpus in the models folder and score it on
     /// the frozen test split.
@@ -300,14 +315,16 @@ fn main() -> ExitCode {
     // Before any thread starts: big buffers are mapped and unmapped on
     // their own, so a multi-megabyte document does not leave RSS behind.
     fgf_tagger::memory::return_large_blocks_to_the_os();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    let access_log = matches!(
+        cli.command,
+        Command::Serve {
+            access_log: true,
+            ..
+        }
+    );
+    fgf_tagger::logging::init(cli.log_format, access_log);
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("fgf: error: {e:#}");
@@ -334,6 +351,7 @@ fn run(cli: Cli) -> Result<()> {
             tls_key,
             tls_client_ca,
             metrics_addr,
+            access_log: _,
         } => {
             if !addr.ip().is_loopback() && !listen_public {
                 anyhow::bail!(
