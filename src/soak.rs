@@ -106,7 +106,8 @@ impl Kind {
                 code == Code::Ok
             }
             Kind::Oversized | Kind::BadOptions => code == Code::InvalidArgument,
-            Kind::Malformed => code == Code::Internal,
+            // Not protobuf: INTERNAL; text not UTF-8: INVALID_ARGUMENT.
+            Kind::Malformed => matches!(code, Code::Internal | Code::InvalidArgument),
             Kind::Impatient => {
                 matches!(code, Code::Ok | Code::DeadlineExceeded | Code::Cancelled)
             }
