@@ -13,6 +13,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
+        // tonic-prost's codec, but a request that is not UTF-8 is
+        // INVALID_ARGUMENT (see src/codec.rs).
+        .codec_path("crate::codec::FgfCodec")
         .file_descriptor_set_path(out_dir.join("fgf_descriptor.bin"))
         .compile_protos(&["proto/fgf/v1/tagger.proto"], &["proto"])?;
     println!("cargo:rerun-if-changed=proto");

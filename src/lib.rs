@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod batch;
 pub mod client;
+pub mod codec;
 pub mod compare;
 pub mod corpus;
 pub mod features;

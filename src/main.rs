@@ -47,15 +47,24 @@ struct Cli {
 enum Command {
     /// Serve the fgf.v1.Tagger gRPC API (with health and reflection).
     Serve {
-        /// Address to listen on; port 0 picks a free port.
+        /// Address to listen on, HOST:PORT (an IP or a host name such as
+        /// localhost); port 0 picks a free port. Addresses other than
+        /// loopback need --listen-public.
         #[arg(long, default_value = "127.0.0.1:50051")]
-        addr: SocketAddr,
+        addr: String,
         /// Model file written by `fgf train`.
         #[arg(long, default_value = "models/fgf.model")]
         model: PathBuf,
-        /// Largest accepted document in bytes.
-        #[arg(long, default_value_t = 4 * 1024 * 1024)]
+        /// Largest accepted document in bytes; larger ones get INVALID_ARGUMENT
+        /// (in a TagStream, as that document's answer). At most
+        /// --max-inflight-bytes.
+        #[arg(long, default_value_t = fgf_tagger::service::DEFAULT_MAX_DOC_BYTES)]
         max_doc_bytes: usize,
+        /// Bytes of documents worked on at once (all calls together); a
+        /// document that would go over it gets RESOURCE_EXHAUSTED at once.
+        /// Sets the memory the server needs: see deploy/README.md.
+        #[arg(long, default_value_t = fgf_tagger::service::DEFAULT_MAX_INFLIGHT_BYTES)]
+        max_inflight_bytes: usize,
         /// Tokio worker threads (default: number of cores).
         #[arg(long)]
         workers: Option<usize>,
@@ -69,7 +78,8 @@ enum Command {
         /// the token is read from this file (or from FGF_AUTH_TOKEN).
         #[arg(long)]
         auth_token_file: Option<PathBuf>,
-        /// Allow --addr to be a non-loopback address (all interfaces).
+        /// Allow --addr and --metrics-addr to be non-loopback addresses
+        /// (reachable from other machines).
         #[arg(long)]
         listen_public: bool,
         /// Documents allowed to wait for a CPU slot; more are refused with
@@ -80,8 +90,8 @@ enum Command {
         /// received them, larger ones on the blocking pool (0: always the pool).
         #[arg(long, default_value_t = fgf_tagger::service::DEFAULT_INLINE_MAX_BYTES)]
         inline_max_bytes: usize,
-        /// Calls one connection may have open at once; more are refused with
-        /// RESOURCE_EXHAUSTED at once (0: no per-connection limit).
+        /// Tagger calls one connection may have open at once; more are refused
+        /// with RESOURCE_EXHAUSTED at once (0: no per-connection limit).
         #[arg(long, default_value_t = 64)]
         max_conn_calls: usize,
         /// Serve TLS with this PEM certificate chain (needs --tls-key).
@@ -93,9 +103,10 @@ enum Command {
         /// Mutual TLS: accept only clients with a certificate signed by this PEM CA.
         #[arg(long, requires = "tls_cert")]
         tls_client_ca: Option<PathBuf>,
-        /// Serve Prometheus metrics at http://ADDR/metrics (off by default).
+        /// Serve Prometheus metrics at http://ADDR/metrics (off by default);
+        /// HOST:PORT as for --addr, non-loopback needs --listen-public.
         #[arg(long)]
-        metrics_addr: Option<SocketAddr>,
+        metrics_addr: Option<String>,
         /// Log one line per call at info (target fgf::access): rpc, peer,
         /// document id, status, bytes in and out, microseconds.
         #[arg(long)]
@@ -333,12 +344,38 @@ fn main() -> ExitCode {
     }
 }
 
+/// The addresses `addr` (HOST:PORT, HOST an IP or a name) resolves to, for
+/// the listener of `flag`; all must be loopback unless `listen_public`.
+fn resolve_listen(flag: &str, addr: &str, listen_public: bool) -> Result<Vec<SocketAddr>> {
+    use std::net::ToSocketAddrs;
+    let addrs: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .with_context(|| {
+            format!(
+                "{flag} {addr}: not an address (HOST:PORT, e.g. 127.0.0.1:50051 or localhost:50051)"
+            )
+        })?
+        .collect();
+    if addrs.is_empty() {
+        anyhow::bail!("{flag} {addr}: the host name resolves to no address");
+    }
+    if let Some(public) = addrs.iter().find(|a| !a.ip().is_loopback())
+        && !listen_public
+    {
+        anyhow::bail!(
+            "{flag} {addr} ({public}) is reachable from other machines; pass --listen-public to allow it"
+        );
+    }
+    Ok(addrs)
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve {
             addr,
             model,
             max_doc_bytes,
+            max_inflight_bytes,
             workers,
             cpu_jobs,
             stream_window,
@@ -353,11 +390,19 @@ fn run(cli: Cli) -> Result<()> {
             metrics_addr,
             access_log: _,
         } => {
-            if !addr.ip().is_loopback() && !listen_public {
-                anyhow::bail!(
-                    "--addr {addr} is reachable from other machines; pass --listen-public to allow it"
-                );
-            }
+            let addrs = resolve_listen("--addr", &addr, listen_public)?;
+            let metrics_addrs = metrics_addr
+                .as_deref()
+                .map(|a| resolve_listen("--metrics-addr", a, listen_public))
+                .transpose()?;
+            let limits = Limits {
+                max_doc_bytes,
+                stream_window,
+                max_queue,
+                inline_max_bytes,
+                max_inflight_bytes,
+            };
+            limits.check()?;
             let auth = fgf_tagger::auth::BearerToken::configured(auth_token_file.as_deref())?;
             let read =
                 |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
@@ -383,13 +428,10 @@ fn run(cli: Cli) -> Result<()> {
                 millis = started.elapsed().as_millis() as u64,
                 "model loaded"
             );
+            let (tls_on, auth_on) = (tls.is_some(), auth.is_some());
+            let mutual_tls = tls_client_ca.is_some();
             let config = ServeConfig {
-                limits: Limits {
-                    max_doc_bytes,
-                    stream_window,
-                    max_queue,
-                    inline_max_bytes,
-                },
+                limits,
                 cpu_jobs: cpu_jobs.unwrap_or(cores),
                 max_conn_calls: (max_conn_calls > 0).then_some(max_conn_calls),
                 auth,
@@ -404,12 +446,12 @@ fn run(cli: Cli) -> Result<()> {
                 .context("starting the tokio runtime")?;
             runtime.block_on(async move {
                 let mut config = config;
-                let listener = tokio::net::TcpListener::bind(addr)
+                let listener = tokio::net::TcpListener::bind(&addrs[..])
                     .await
                     .with_context(|| format!("cannot listen on {addr}"))?;
-                if let Some(addr) = metrics_addr {
+                if let (Some(addrs), Some(addr)) = (metrics_addrs, &metrics_addr) {
                     config.metrics = Some(
-                        tokio::net::TcpListener::bind(addr)
+                        tokio::net::TcpListener::bind(&addrs[..])
                             .await
                             .with_context(|| format!("cannot serve metrics on {addr}"))?,
                     );
@@ -418,7 +460,13 @@ fn run(cli: Cli) -> Result<()> {
                 let hup = server::reload_signal();
                 // The first stdout line is the address, for scripts and tests.
                 println!("fgf listening on {local}");
-                tracing::info!(%local, "serving fgf.v1.Tagger");
+                tracing::info!(
+                    %local,
+                    tls = tls_on,
+                    mutual_tls,
+                    auth = auth_on,
+                    "serving fgf.v1.Tagger"
+                );
                 server::serve(listener, tagger, config, server::shutdown_signal(), hup).await
             })?;
             tracing::info!("stopped");

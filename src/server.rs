@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codegen::http;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
@@ -29,10 +30,10 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Documents processed at the same time (defaults to the core count).
     pub cpu_jobs: usize,
-    /// Calls one connection may have open at once (health and reflection
-    /// included); beyond that a call is refused at once with
-    /// RESOURCE_EXHAUSTED, so one greedy client cannot fill the queue that
-    /// everyone shares. `None`: no per-connection limit.
+    /// Tagger calls one connection may have open at once (health and
+    /// reflection are not counted); beyond that a call is refused at once
+    /// with RESOURCE_EXHAUSTED naming the limit, so one greedy client cannot
+    /// fill the queue that everyone shares. `None`: no per-connection limit.
     pub max_conn_calls: Option<usize>,
     /// When set, Tagger and reflection calls need this bearer token.
     pub auth: Option<crate::auth::BearerToken>,
@@ -77,6 +78,7 @@ pub async fn serve(
         .context("building reflection v1alpha")?;
 
     let limits = config.limits;
+    limits.check()?;
     let service = TaggerService::new(tagger, limits, config.cpu_jobs).with_reload(
         crate::service::ReloadConfig {
             model_path: config.model_path.clone(),
@@ -95,13 +97,19 @@ pub async fn serve(
     if let (Some(path), Some(hup)) = (config.model_path.clone(), reload_signal) {
         tokio::spawn(reload_on_sighup(service.clone(), path, hup));
     }
-    // Room for the largest accepted document plus the message framing, so an
-    // oversized document gets our INVALID_ARGUMENT naming the limit; far
-    // larger messages are refused by tonic with RESOURCE_EXHAUSTED.
-    let decode_limit = limits.max_doc_bytes.saturating_add(1024 * 1024);
+    // Messages well over --max-doc-bytes are still read, so that an
+    // oversized document gets INVALID_ARGUMENT naming the limit (in a
+    // TagStream, as its own answer, and the stream goes on); only a message
+    // over the ceiling is refused unread (see Limits::decode_ceiling).
     let tagger_server = TaggerServer::new(service)
-        .max_decoding_message_size(decode_limit)
+        .max_decoding_message_size(limits.decode_ceiling())
         .max_encoding_message_size(usize::MAX);
+    let tagger_server = CallGuard {
+        inner: tagger_server,
+        limits,
+        per_connection: config.max_conn_calls,
+        open: Arc::default(),
+    };
 
     // The model is loaded before we get here: report SERVING now.
     health_reporter
@@ -138,14 +146,10 @@ pub async fn serve(
         Some(token) => token.check(req),
         None => Ok(req),
     };
-    // Per connection: tower's concurrency limit, with load shedding so a
-    // call over the limit gets RESOURCE_EXHAUSTED instead of waiting.
-    let mut builder = match config.max_conn_calls {
-        Some(n) => Server::builder()
-            .concurrency_limit_per_connection(n)
-            .load_shed(true),
-        None => Server::builder(),
-    };
+    // The per-connection call limit is CallGuard's (tonic's own answers
+    // "Too many active requests for the connection", naming neither the
+    // limit nor the remedy).
+    let mut builder = Server::builder();
     if let Some(tls) = config.tls.clone() {
         builder = builder.tls_config(tls).context("configuring TLS")?;
     }
@@ -157,6 +161,119 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .context("gRPC server failed")
+}
+
+/// Calls open per connection, by the peer's address.
+type OpenCalls = Arc<std::sync::Mutex<std::collections::HashMap<std::net::SocketAddr, usize>>>;
+
+/// Wraps the Tagger service: refuses a call over the per-connection limit
+/// at once with RESOURCE_EXHAUSTED (naming `--max-conn-calls` and what to
+/// do), and makes the transport's answer to a message over the decode
+/// ceiling say to split the document.
+#[derive(Clone)]
+struct CallGuard<S> {
+    inner: S,
+    limits: Limits,
+    per_connection: Option<usize>,
+    open: OpenCalls,
+}
+
+/// One open call of a connection; the count goes down when dropped.
+struct OpenCall {
+    open: OpenCalls,
+    peer: std::net::SocketAddr,
+}
+
+impl Drop for OpenCall {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.peer) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.peer);
+            }
+        }
+    }
+}
+
+/// The peer address of the connection a request came on.
+fn peer_of<B>(req: &http::Request<B>) -> Option<std::net::SocketAddr> {
+    use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+    let ext = req.extensions();
+    ext.get::<TcpConnectInfo>()
+        .and_then(TcpConnectInfo::remote_addr)
+        .or_else(|| {
+            ext.get::<TlsConnectInfo<TcpConnectInfo>>()
+                .and_then(|t| t.get_ref().remote_addr())
+        })
+}
+
+impl<S: tonic::server::NamedService> tonic::server::NamedService for CallGuard<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S> tonic::codegen::Service<http::Request<tonic::body::Body>> for CallGuard<S>
+where
+    S: tonic::codegen::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        let mut slot = None;
+        if let (Some(limit), Some(peer)) = (self.per_connection, peer_of(&req)) {
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            let n = open.entry(peer).or_insert(0);
+            if *n >= limit {
+                drop(open);
+                let status = tonic::Status::resource_exhausted(format!(
+                    "too many calls open on this connection: the server allows {limit} at once \
+                     (--max-conn-calls); wait for some to finish, spread calls over more \
+                     connections, or send batches over one TagStream"
+                ));
+                return Box::pin(std::future::ready(Ok(status.into_http())));
+            }
+            *n += 1;
+            slot = Some(OpenCall {
+                open: self.open.clone(),
+                peer,
+            });
+        }
+        // The clone that was made ready serves this call (tower's rule).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let limits = self.limits;
+        Box::pin(async move {
+            let mut response = inner.call(req).await?;
+            drop(slot);
+            // A unary call whose message tonic refused unread answers in
+            // its headers (trailers-only).
+            if let Some(status) = tonic::Status::from_header_map(response.headers())
+                && status.code() == tonic::Code::OutOfRange
+            {
+                let status = crate::service::explain_transport_error(status, &limits);
+                let _ = status.add_header(response.headers_mut());
+            }
+            Ok(response)
+        })
+    }
 }
 
 /// Starts listening for SIGHUP. Call it before announcing the server: from

@@ -50,16 +50,75 @@ pub struct Limits {
     /// Documents up to this many bytes are tagged on the runtime thread that
     /// received them, larger ones on the blocking pool (0: always the pool).
     pub inline_max_bytes: usize,
+    /// Bytes of documents (Tag, TagStream and Segment texts) the server
+    /// works on at once, from the moment one is accepted until its response
+    /// is handed to the transport; a document that would go over it is
+    /// refused at once with RESOURCE_EXHAUSTED. Bounds the memory that
+    /// tagging takes (see deploy/README.md). At least `max_doc_bytes`.
+    pub max_inflight_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_doc_bytes: 4 * 1024 * 1024,
+            max_doc_bytes: DEFAULT_MAX_DOC_BYTES,
             stream_window: 16,
             max_queue: 256,
             inline_max_bytes: DEFAULT_INLINE_MAX_BYTES,
+            max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
         }
+    }
+}
+
+/// Default [`Limits::max_doc_bytes`]: 4 MiB.
+pub const DEFAULT_MAX_DOC_BYTES: usize = 4 * 1024 * 1024;
+
+/// Default [`Limits::max_inflight_bytes`]: 8 MiB, two documents of the
+/// default largest size. Peak RSS is at most about 48 MiB + 24 x the budget
+/// (measured with 3.7 MB documents, sentences and evidence: 4 MiB budget,
+/// 130 MiB peak; 8 MiB, 196 MiB; see deploy/README.md), so the default
+/// fits a 256 MiB memory limit.
+pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 8 * 1024 * 1024;
+
+/// The smallest hard ceiling on a request message (see
+/// [`Limits::decode_ceiling`]).
+pub const MIN_DECODE_CEILING: usize = 16 * 1024 * 1024;
+
+impl Limits {
+    /// The largest request message the transport reads: 4 x
+    /// `max_doc_bytes`, at least [`MIN_DECODE_CEILING`]. A message up to it
+    /// is read and an oversized document in it gets INVALID_ARGUMENT naming
+    /// `--max-doc-bytes` (in a TagStream, as that document's answer); a
+    /// larger one is refused before it is read and ends its call. Every
+    /// message is held whole while it is read, so the ceiling is also the
+    /// memory one call can take before any check (kept modest for that).
+    pub fn decode_ceiling(&self) -> usize {
+        self.max_doc_bytes.saturating_mul(4).max(MIN_DECODE_CEILING)
+    }
+
+    /// Checks that the limits fit together: a document of `max_doc_bytes`
+    /// must fit in the in-flight budget (so the memory rule holds and such
+    /// a document is not refused forever), and the decode ceiling must fit
+    /// gRPC's 32-bit message length.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.max_doc_bytes > self.max_inflight_bytes {
+            anyhow::bail!(
+                "--max-doc-bytes {} is larger than --max-inflight-bytes {}: a document that \
+                 size could never be served; raise --max-inflight-bytes to at least \
+                 --max-doc-bytes (and the memory limit with it, see deploy/README.md)",
+                self.max_doc_bytes,
+                self.max_inflight_bytes
+            );
+        }
+        if self.decode_ceiling() > u32::MAX as usize {
+            anyhow::bail!(
+                "--max-doc-bytes {} is too large: at most {} (a gRPC message is under 4 GiB, \
+                 and the server reads messages up to 4 x --max-doc-bytes)",
+                self.max_doc_bytes,
+                u32::MAX / 4
+            );
+        }
+        Ok(())
     }
 }
 
@@ -82,6 +141,23 @@ pub struct TaggerService {
     waiting: Arc<std::sync::atomic::AtomicUsize>,
     reload: ReloadConfig,
     telemetry: Arc<Telemetry>,
+    /// Bytes of documents in flight (see [`Limits::max_inflight_bytes`]).
+    inflight_bytes: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// A document's share of [`Limits::max_inflight_bytes`], given back when
+/// dropped.
+#[derive(Debug)]
+pub struct BudgetGuard {
+    bytes: usize,
+    inflight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Drop for BudgetGuard {
+    fn drop(&mut self) {
+        self.inflight
+            .fetch_sub(self.bytes, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl TaggerService {
@@ -95,6 +171,30 @@ impl TaggerService {
             waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             reload: ReloadConfig::default(),
             telemetry: Arc::new(Telemetry::default()),
+            inflight_bytes: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        }
+    }
+
+    /// Takes `bytes` from the in-flight budget, or refuses at once with
+    /// RESOURCE_EXHAUSTED when they do not fit now.
+    fn take_budget(&self, bytes: usize) -> Result<BudgetGuard, Status> {
+        use std::sync::atomic::Ordering;
+        let budget = self.limits.max_inflight_bytes;
+        let taken = self
+            .inflight_bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                (now.saturating_add(bytes) <= budget).then_some(now + bytes)
+            });
+        match taken {
+            Ok(_) => Ok(BudgetGuard {
+                bytes,
+                inflight: self.inflight_bytes.clone(),
+            }),
+            Err(now) => Err(Status::resource_exhausted(format!(
+                "server busy: {now} bytes of documents in flight, and this one's {bytes} would \
+                 pass the server's --max-inflight-bytes {budget}; retry later with backoff \
+                 (or the operator raises --max-inflight-bytes, and the memory limit with it)"
+            ))),
         }
     }
 
@@ -191,6 +291,13 @@ impl TaggerService {
             .map_err(|e| Status::internal(format!("tagging failed: {e}")))
     }
 
+    /// A status tonic gave for a message it could not read, made to say
+    /// what to do: a message over the decode ceiling becomes
+    /// INVALID_ARGUMENT naming the ceiling and --max-doc-bytes.
+    pub fn explain_transport_error(&self, status: Status) -> Status {
+        explain_transport_error(status, &self.limits)
+    }
+
     /// Whether a unary call's job on a text of `bytes` bytes runs on the
     /// runtime thread (see the module doc).
     fn inline(&self, bytes: usize) -> bool {
@@ -210,6 +317,9 @@ impl TaggerService {
 
     /// Checks a TagRequest and turns it into options.
     fn options(&self, req: &pb::TagRequest) -> Result<TagOptions, Status> {
+        if let Some(reason) = crate::codec::invalid_utf8_reason(req) {
+            return Err(Status::invalid_argument(reason));
+        }
         self.check_size(&req.text, "text")?;
         let sentences = match pb::Granularity::try_from(req.granularity) {
             Ok(pb::Granularity::Unspecified | pb::Granularity::Paragraph) => false,
@@ -227,19 +337,30 @@ impl TaggerService {
                 "threshold {threshold} is outside [0, 1]; use 0 for the model's defaults"
             )));
         }
+        if req.all_scores && threshold > 0.0 {
+            return Err(Status::invalid_argument(format!(
+                "threshold {threshold} and all_scores are both set; all_scores returns every \
+                 label, so leave threshold at 0"
+            )));
+        }
         let line_mode = match pb::LineMode::try_from(req.line_mode) {
-            Ok(pb::LineMode::Reflow) => LineMode::Reflow,
+            Ok(pb::LineMode::Unspecified | pb::LineMode::Reflow) => LineMode::Reflow,
             Ok(pb::LineMode::Lines) => LineMode::Lines,
             Err(_) => {
                 return Err(Status::invalid_argument(format!(
-                    "line_mode {} is not a LineMode value; use 0 (REFLOW) or 1 (LINES)",
+                    "line_mode {} is not a LineMode value; use 0 or 2 (REFLOW) or 1 (LINES)",
                     req.line_mode
                 )));
             }
         };
+        let threshold = if req.all_scores {
+            Some(0.0)
+        } else {
+            (threshold > 0.0).then_some(threshold)
+        };
         Ok(TagOptions {
             sentences,
-            threshold: (threshold > 0.0).then_some(threshold),
+            threshold,
             line_mode,
             evidence: req.include_evidence,
         })
@@ -250,6 +371,7 @@ impl TaggerService {
         self.check_size(&text, "text")
             .inspect_err(|s| tracing::warn!(message = s.message(), "Segment rejected"))?;
         tracing::debug!(bytes = text.len(), "segment");
+        let _budget = self.take_budget(text.len())?;
         self.run_cpu(self.inline(text.len()), move |tagger| {
             tagger
                 .tokenizer()
@@ -271,7 +393,13 @@ impl TaggerService {
     /// Tags one request; a bad request becomes an error status.
     /// Tags one request of `rpc` (a Tag call or a TagStream document) and
     /// records it in the metrics.
-    async fn tag_one(&self, req: pb::TagRequest, rpc: Rpc) -> Result<pb::TagResponse, Status> {
+    /// On success, also the document's share of the in-flight budget, to be
+    /// dropped once the response is handed to the transport.
+    async fn tag_one(
+        &self,
+        req: pb::TagRequest,
+        rpc: Rpc,
+    ) -> Result<(pb::TagResponse, BudgetGuard), Status> {
         let started = std::time::Instant::now();
         let bytes = req.text.len();
         let result = self.tag_unrecorded(req, rpc).await;
@@ -281,7 +409,7 @@ impl TaggerService {
             started.elapsed(),
             result.is_ok().then_some(bytes),
         );
-        if let Ok(response) = &result {
+        if let Ok((response, _)) = &result {
             tracing::debug!(
                 id = %response.id,
                 paragraphs = response.spans.len(),
@@ -296,16 +424,49 @@ impl TaggerService {
         &self,
         req: pb::TagRequest,
         rpc: Rpc,
-    ) -> Result<pb::TagResponse, Status> {
+    ) -> Result<(pb::TagResponse, BudgetGuard), Status> {
         let options = self.options(&req)?;
-        let pb::TagRequest { id, text, .. } = req;
+        let budget = self.take_budget(req.text.len())?;
+        let pb::TagRequest {
+            id,
+            text,
+            omit_text,
+            ..
+        } = req;
         let inline = rpc == Rpc::Tag && self.inline(text.len());
-        self.run_cpu(inline, move |tagger| {
-            let doc = tagger.tag(&text, &options);
-            to_response(tagger, id, &text, &doc)
-        })
-        .await
+        let response = self
+            .run_cpu(inline, move |tagger| {
+                let doc = tagger.tag(&text, &options);
+                to_response_with(tagger, id, &text, &doc, omit_text)
+            })
+            .await?;
+        Ok((response, budget))
     }
+}
+
+/// See [`TaggerService::explain_transport_error`].
+pub fn explain_transport_error(status: Status, limits: &Limits) -> Status {
+    let too_large = status.code() == tonic::Code::OutOfRange
+        && status
+            .message()
+            .contains("decoded message length too large");
+    if !too_large {
+        return status;
+    }
+    // tonic's message: "... found {len} bytes, the limit is: {limit} bytes".
+    let found = status
+        .message()
+        .split("found ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or("?");
+    Status::invalid_argument(format!(
+        "the request message is {found} bytes, over the {} bytes this server reads at most \
+         (4 x --max-doc-bytes, at least 16 MiB); a document may have at most {} bytes \
+         (--max-doc-bytes): split the document",
+        limits.decode_ceiling(),
+        limits.max_doc_bytes
+    ))
 }
 
 /// The status code of a call's result (OK for a success).
@@ -347,10 +508,14 @@ impl pb::tagger_server::Tagger for TaggerService {
     ) -> Result<Response<pb::TagResponse>, Status> {
         let req = request.into_inner();
         let id = req.id.clone();
+        // The budget share goes back when the handler returns: tonic
+        // encodes the response right after.
         let result = self.tag_one(req, Rpc::Tag).await;
-        result.map(Response::new).inspect_err(|s| {
-            tracing::warn!(id = %id, code = ?s.code(), message = s.message(), "Tag rejected");
-        })
+        result
+            .map(|(r, _budget)| Response::new(r))
+            .inspect_err(|s| {
+                tracing::warn!(id = %id, code = ?s.code(), message = s.message(), "Tag rejected");
+            })
     }
 
     type TagStreamStream = TagStreamOut;
@@ -365,7 +530,8 @@ impl pb::tagger_server::Tagger for TaggerService {
             .into_inner()
             .take_until(self.draining.clone().cancelled_owned());
         let window = self.limits.stream_window.max(1);
-        let (tx, rx) = mpsc::channel(window);
+        let (tx, rx) =
+            mpsc::channel::<(Result<pb::TagResponse, Status>, Option<BudgetGuard>)>(window);
         let service = self.clone();
         tokio::spawn(async move {
             // `buffered` keeps request order and works on at most `window`
@@ -374,31 +540,44 @@ impl pb::tagger_server::Tagger for TaggerService {
                 .map(|item| {
                     let service = service.clone();
                     async move {
-                        let req = item?;
+                        // A message tonic could not read ends the stream
+                        // (the next bytes cannot be framed); one over the
+                        // ceiling gets a status that says what to do.
+                        let req = item.map_err(|s| service.explain_transport_error(s))?;
                         let id = req.id.clone();
-                        Ok(service.tag_one(req, Rpc::TagStream).await.unwrap_or_else(|status| {
-                            tracing::warn!(id = %id, code = ?status.code(), "TagStream item rejected");
-                            pb::TagResponse {
-                                id,
-                                error: Some(pb::TagError {
-                                    code: status.code() as i32,
-                                    message: status.message().to_string(),
-                                }),
-                                ..Default::default()
+                        Ok(match service.tag_one(req, Rpc::TagStream).await {
+                            Ok((response, budget)) => (response, Some(budget)),
+                            Err(status) => {
+                                tracing::warn!(id = %id, code = ?status.code(), message = status.message(), "TagStream item rejected");
+                                let response = pb::TagResponse {
+                                    id,
+                                    error: Some(pb::TagError {
+                                        code: status.code() as i32,
+                                        message: status.message().to_string(),
+                                    }),
+                                    ..Default::default()
+                                };
+                                (response, None)
                             }
-                        }))
+                        })
                     }
                 })
                 .buffered(window);
             let mut results = std::pin::pin!(results);
             while let Some(result) = results.next().await {
-                let failed = result.is_err();
-                if tx.send(result).await.is_err() || failed {
+                let (item, failed) = match result {
+                    Ok((response, budget)) => ((Ok(response), budget), false),
+                    Err(status) => ((Err(status), None), true),
+                };
+                if tx.send(item).await.is_err() || failed {
                     break;
                 }
             }
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        // A document's budget share goes back as its response is taken
+        // for encoding.
+        let out = ReceiverStream::new(rx).map(|(result, _budget)| result);
+        Ok(Response::new(Box::pin(out)))
     }
 
     async fn segment(
@@ -502,7 +681,7 @@ fn label_scores(
     out
 }
 
-fn to_span(tagger: &Tagger, text: &str, s: &TaggedSpan) -> pb::Span {
+fn to_span(tagger: &Tagger, text: &str, s: &TaggedSpan, omit_text: bool) -> pb::Span {
     let TextSpan {
         start,
         end,
@@ -514,14 +693,18 @@ fn to_span(tagger: &Tagger, text: &str, s: &TaggedSpan) -> pb::Span {
         end: end as u32,
         char_start: char_start as u32,
         char_end: char_end as u32,
-        text: text[start..end].to_string(),
+        text: if omit_text {
+            String::new()
+        } else {
+            text[start..end].to_string()
+        },
         role: role_to_pb(s.role) as i32,
         pillars: label_scores(tagger, text, &s.span, &s.labels, true),
         themes: label_scores(tagger, text, &s.span, &s.labels, false),
         sentences: s
             .sentences
             .iter()
-            .map(|c| to_span(tagger, text, c))
+            .map(|c| to_span(tagger, text, c, omit_text))
             .collect(),
     }
 }
@@ -532,6 +715,17 @@ pub fn to_response(
     id: String,
     text: &str,
     doc: &TaggedDocument,
+) -> pb::TagResponse {
+    to_response_with(tagger, id, text, doc, false)
+}
+
+/// As [`to_response`]; with `omit_text`, spans carry offsets but no text.
+pub fn to_response_with(
+    tagger: &Tagger,
+    id: String,
+    text: &str,
+    doc: &TaggedDocument,
+    omit_text: bool,
 ) -> pb::TagResponse {
     let taxonomy = &tagger.model().taxonomy;
     let summary = &doc.summary;
@@ -561,7 +755,11 @@ pub fn to_response(
     themes.sort_by_key(|s| std::cmp::Reverse(s.chars));
     pb::TagResponse {
         id,
-        spans: doc.spans.iter().map(|s| to_span(tagger, text, s)).collect(),
+        spans: doc
+            .spans
+            .iter()
+            .map(|s| to_span(tagger, text, s, omit_text))
+            .collect(),
         model_version: tagger.model().version.clone(),
         summary: Some(pb::DocumentSummary {
             paragraphs: summary.paragraphs as u32,
@@ -619,7 +817,7 @@ pub fn model_info(tagger: &Tagger, limits: &Limits) -> pb::ModelInfo {
         pillar_micro: test.map(|e| metrics_to_pb(&e.pillar_micro)),
         theme_micro: test.map(|e| metrics_to_pb(&e.theme_micro)),
         theme_macro: test.map(|e| metrics_to_pb(&e.theme_macro)),
-        max_doc_bytes: limits.max_doc_bytes as u64,
+        max_doc_bytes: u32::try_from(limits.max_doc_bytes).unwrap_or(u32::MAX),
         corpus_fingerprint: model.corpus_fingerprint.clone(),
     }
 }

@@ -102,17 +102,23 @@ impl Kind {
     /// Whether `code` is a right answer to this kind of call.
     pub fn expects(self, code: Code) -> bool {
         match self {
-            Kind::Normal | Kind::Large | Kind::Empty | Kind::Binary | Kind::Segment => {
-                code == Code::Ok
-            }
+            Kind::Normal | Kind::Empty | Kind::Binary | Kind::Segment => code == Code::Ok,
+            // Large documents may pass the server's --max-inflight-bytes.
+            Kind::Large => matches!(code, Code::Ok | Code::ResourceExhausted),
             Kind::Oversized | Kind::BadOptions => code == Code::InvalidArgument,
-            Kind::Malformed => code == Code::Internal,
+            // Not protobuf: INTERNAL; text not UTF-8: INVALID_ARGUMENT.
+            Kind::Malformed => matches!(code, Code::Internal | Code::InvalidArgument),
             Kind::Impatient => {
                 matches!(code, Code::Ok | Code::DeadlineExceeded | Code::Cancelled)
             }
             // The stream itself; its documents are checked one by one.
             Kind::Stream => code == Code::Ok,
-            Kind::StreamDocument => matches!(code, Code::Ok | Code::InvalidArgument),
+            Kind::StreamDocument => {
+                matches!(
+                    code,
+                    Code::Ok | Code::InvalidArgument | Code::ResourceExhausted
+                )
+            }
         }
     }
 }

@@ -179,15 +179,96 @@ async fn bad_requests_get_invalid_argument_with_a_useful_message() {
 }
 
 #[tokio::test]
-async fn far_oversized_message_is_refused_by_the_transport() {
+async fn oversized_documents_get_invalid_argument_naming_the_limit_up_to_the_ceiling() {
     let server = TestServer::start(&["--max-doc-bytes", "1000"]);
     let mut client = server.client().await;
-    let huge = "a".repeat(3 * 1024 * 1024);
+    // 3 MiB: over --max-doc-bytes but under the 16 MiB ceiling. Before, the
+    // transport refused it with OUT_OF_RANGE "decoded message length too large".
+    let big = "a".repeat(3 * 1024 * 1024);
+    let err = client.tag(request("big", &big)).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("1000"), "{}", err.message());
+    assert!(
+        err.message().contains("split the document"),
+        "{}",
+        err.message()
+    );
+    // Over the ceiling the message is refused unread, still INVALID_ARGUMENT,
+    // naming the ceiling and the remedy.
+    let huge = "a".repeat(17 * 1024 * 1024);
     let err = client.tag(request("huge", &huge)).await.unwrap_err();
-    // Over the limit plus 1 MiB of slack, tonic refuses the message before
-    // decoding it; OUT_OF_RANGE (not retryable), naming both sizes.
-    assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
-    assert!(err.message().contains("too large"), "{}", err.message());
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    let ceiling = fgf_tagger::service::MIN_DECODE_CEILING.to_string();
+    assert!(err.message().contains(&ceiling), "{}", err.message());
+    assert!(
+        err.message().contains("split the document"),
+        "{}",
+        err.message()
+    );
+    // And the connection still serves.
+    assert!(client.tag(request("ok", "正文。")).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_oversized_document_in_a_stream_gets_its_own_error_and_the_rest_are_tagged() {
+    // As in the issue: five documents, the third 6 MiB against a 4 MiB limit.
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let big = "放".repeat(2 * 1024 * 1024); // 6 MiB
+    let requests: Vec<pb::TagRequest> = (0..5)
+        .map(|i| request(&format!("d{i}"), if i == 2 { &big } else { REPLY }))
+        .collect();
+    let responses: Vec<pb::TagResponse> = client
+        .tag_stream(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    assert_eq!(responses.len(), 5);
+    for (i, resp) in responses.iter().enumerate() {
+        assert_eq!(resp.id, format!("d{i}"));
+        if i == 2 {
+            let error = resp
+                .error
+                .as_ref()
+                .expect("error for the oversized document");
+            assert_eq!(error.code, Code::InvalidArgument as i32);
+            assert!(error.message.contains("4194304"), "{}", error.message);
+            assert!(
+                error.message.contains("split the document"),
+                "{}",
+                error.message
+            );
+            assert!(resp.spans.is_empty());
+        } else {
+            assert!(resp.error.is_none(), "{resp:?}");
+            assert_eq!(resp.spans.len(), 8);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_message_over_the_ceiling_ends_the_stream_with_a_status_saying_so() {
+    let server = TestServer::start(&["--max-doc-bytes", "1000"]);
+    let mut client = server.client().await;
+    let huge = "a".repeat(17 * 1024 * 1024);
+    let requests = vec![request("d0", REPLY), request("d1", &huge)];
+    let mut stream = client
+        .tag_stream(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.next().await.unwrap();
+    assert!(first.is_ok(), "{first:?}");
+    let err = stream.next().await.unwrap().unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(
+        err.message().contains("split the document"),
+        "{}",
+        err.message()
+    );
 }
 
 #[tokio::test]
@@ -411,6 +492,7 @@ async fn malformed_protobuf_is_refused_and_the_server_keeps_serving() {
     // a truncated message.
     for body in [vec![0x12, 0x03, 0xff, 0xfe, 0xfd], vec![0x12, 0x10, 0x41]] {
         grpc.ready().await.unwrap();
+        let not_utf8 = body.len() == 5;
         let err = grpc
             .unary::<Vec<u8>, Vec<u8>, _>(
                 tonic::Request::new(body),
@@ -419,12 +501,18 @@ async fn malformed_protobuf_is_refused_and_the_server_keeps_serving() {
             )
             .await
             .unwrap_err();
-        // gRPC's status-code guide maps request parse errors to INTERNAL.
-        assert_eq!(err.code(), Code::Internal, "{err:?}");
-        assert!(
-            err.message().contains("decode") || err.message().contains("UTF-8"),
-            "{err:?}"
-        );
+        if not_utf8 {
+            // Text that is not UTF-8 is the caller's to fix (it was INTERNAL).
+            assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+            assert!(
+                err.message().contains("UTF-8") && err.message().contains("byte offset 0"),
+                "{err:?}"
+            );
+        } else {
+            // Not protobuf at all: gRPC's status-code guide says INTERNAL.
+            assert_eq!(err.code(), Code::Internal, "{err:?}");
+            assert!(err.message().contains("decode"), "{err:?}");
+        }
     }
     let mut client = server.client().await;
     let resp = client.tag(request("ok", "推行告知承诺制。")).await.unwrap();
@@ -810,4 +898,256 @@ async fn soak_mix_gets_only_expected_statuses_and_leaves_the_server_serving() {
             "{kind}: {stdout}"
         );
     }
+}
+
+/// A TagRequest encoded by hand: `id`, then `text` as raw bytes.
+fn raw_tag_request(id: &str, text: &[u8]) -> Vec<u8> {
+    use prost::Message;
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Raw {
+        #[prost(string, tag = "1")]
+        id: String,
+        #[prost(bytes = "vec", tag = "2")]
+        text: Vec<u8>,
+    }
+    Raw {
+        id: id.to_string(),
+        text: text.to_vec(),
+    }
+    .encode_to_vec()
+}
+
+#[tokio::test]
+async fn text_that_is_not_utf8_gets_invalid_argument_with_the_offset_also_in_a_stream() {
+    use prost::Message;
+    let server = TestServer::start(&[]);
+    let mut grpc = tonic::client::Grpc::new(server.channel().await);
+    // "政务" then a GBK byte pair: the first bad byte is at offset 6.
+    let mut gbk = "政务".as_bytes().to_vec();
+    gbk.extend([0xd5, 0xfe]);
+    grpc.ready().await.unwrap();
+    let err = grpc
+        .unary::<Vec<u8>, Vec<u8>, _>(
+            tonic::Request::new(raw_tag_request("g", &gbk)),
+            "/fgf.v1.Tagger/Tag".parse().unwrap(),
+            fgf_tagger::client::RawCodec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("byte offset 6"), "{}", err.message());
+
+    // Segment too.
+    grpc.ready().await.unwrap();
+    let err = grpc
+        .unary::<Vec<u8>, Vec<u8>, _>(
+            tonic::Request::new([vec![0x0a, gbk.len() as u8], gbk.clone()].concat()),
+            "/fgf.v1.Tagger/Segment".parse().unwrap(),
+            fgf_tagger::client::RawCodec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("byte offset 6"), "{}", err.message());
+
+    // In a stream the bad document gets its own error; the next is tagged.
+    let docs = vec![
+        raw_tag_request("a", REPLY.as_bytes()),
+        raw_tag_request("b", &gbk),
+        raw_tag_request("c", REPLY.as_bytes()),
+    ];
+    grpc.ready().await.unwrap();
+    let responses: Vec<pb::TagResponse> = grpc
+        .streaming::<_, Vec<u8>, Vec<u8>, _>(
+            tonic::Request::new(tokio_stream::iter(docs)),
+            "/fgf.v1.Tagger/TagStream".parse().unwrap(),
+            fgf_tagger::client::RawCodec,
+        )
+        .await
+        .unwrap()
+        .into_inner()
+        .map(|r| pb::TagResponse::decode(&r.unwrap()[..]).unwrap())
+        .collect()
+        .await;
+    let ids: Vec<&str> = responses.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    let error = responses[1].error.as_ref().expect("error for b");
+    assert_eq!(error.code, Code::InvalidArgument as i32);
+    assert!(error.message.contains("byte offset 6"), "{}", error.message);
+    assert!(responses[0].error.is_none() && responses[2].error.is_none());
+    assert_eq!(responses[2].spans.len(), 8);
+}
+
+#[tokio::test]
+async fn omit_text_keeps_offsets_and_leaves_span_text_out() {
+    use prost::Message;
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let mut full = request("o", REPLY);
+    full.granularity = Granularity::Sentence as i32;
+    full.include_evidence = true;
+    let mut lean = full.clone();
+    lean.omit_text = true;
+    let with = client.tag(full).await.unwrap().into_inner();
+    let without = client.tag(lean).await.unwrap().into_inner();
+    assert_eq!(with.spans.len(), without.spans.len());
+    fn check(with: &[pb::Span], without: &[pb::Span]) {
+        for (a, b) in with.iter().zip(without) {
+            assert!(!a.text.is_empty());
+            assert!(b.text.is_empty());
+            assert_eq!(
+                (a.start, a.end, a.char_start, a.char_end),
+                (b.start, b.end, b.char_start, b.char_end)
+            );
+            assert_eq!(
+                (&a.pillars, &a.themes, a.role),
+                (&b.pillars, &b.themes, b.role)
+            );
+            check(&a.sentences, &b.sentences);
+        }
+    }
+    check(&with.spans, &without.spans);
+    fn text_bytes(spans: &[pb::Span]) -> usize {
+        spans
+            .iter()
+            .map(|s| s.text.len() + text_bytes(&s.sentences))
+            .sum()
+    }
+    assert!(without.encoded_len() + text_bytes(&with.spans) <= with.encoded_len());
+}
+
+#[tokio::test]
+async fn all_scores_returns_every_label_and_line_mode_zero_and_two_reflow() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let info = client
+        .get_model_info(pb::GetModelInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let (pillars, themes) = info
+        .labels
+        .iter()
+        .partition::<Vec<_>, _>(|l| l.pillar.is_empty());
+    let mut req = request("all", REPLY);
+    req.all_scores = true;
+    let resp = client.tag(req.clone()).await.unwrap().into_inner();
+    for s in resp.spans.iter().filter(|s| s.role() != Role::Boilerplate) {
+        assert_eq!(s.pillars.len(), pillars.len(), "{}", s.text);
+        assert_eq!(s.themes.len(), themes.len(), "{}", s.text);
+    }
+    // Not together with a threshold.
+    req.threshold = 0.5;
+    let err = client.tag(req).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("all_scores"), "{}", err.message());
+    // LINE_MODE_UNSPECIFIED (0) and LINE_MODE_REFLOW (2) are the same.
+    let mut zero = request("w", WRAPPED);
+    zero.line_mode = pb::LineMode::Unspecified as i32;
+    let mut two = zero.clone();
+    two.line_mode = pb::LineMode::Reflow as i32;
+    assert_eq!(two.line_mode, 2);
+    let a = client.tag(zero).await.unwrap().into_inner();
+    let b = client.tag(two).await.unwrap().into_inner();
+    assert_eq!(a, b);
+    assert_eq!(info.max_doc_bytes, 4 * 1024 * 1024);
+}
+
+#[tokio::test]
+async fn documents_over_the_inflight_budget_get_resource_exhausted_naming_the_flag() {
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let server = TestServer::start(&[
+        "--cpu-jobs",
+        "1",
+        "--metrics-addr",
+        &metrics,
+        "--max-inflight-bytes",
+        "4194304",
+    ]);
+    let client = server.client().await;
+    // Takes about 3.5 MB of the 4 MiB budget while it is tagged.
+    let mut busy = client.clone();
+    let big = REPLY.repeat(5000);
+    assert!(big.len() > 3_000_000 && big.len() <= 4 * 1024 * 1024);
+    let busy_call = tokio::spawn(async move { busy.tag(request("busy", &big)).await });
+    while metric(&scrape(&metrics).await, "fgf_in_flight") < 1.0 {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let second = REPLY.repeat(1500); // about 1 MB: does not fit next to it
+    let mut other = client.clone();
+    let err = other.tag(request("second", &second)).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(
+        err.message().contains("--max-inflight-bytes"),
+        "{}",
+        err.message()
+    );
+    assert!(err.message().contains("retry later"), "{}", err.message());
+    // In a stream, the same as that document's answer.
+    let answers: Vec<pb::TagResponse> = other
+        .tag_stream(tokio_stream::iter(vec![request("s", &second)]))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    assert_eq!(
+        answers[0].error.as_ref().map(|e| e.code),
+        Some(Code::ResourceExhausted as i32)
+    );
+    assert!(busy_call.await.unwrap().is_ok());
+    // Once the budget is back, the same document is served.
+    assert!(other.tag(request("second", &second)).await.is_ok());
+}
+
+#[test]
+fn max_doc_bytes_over_the_inflight_budget_is_refused_at_startup() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fgf"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--model",
+            "models/fgf.model",
+        ])
+        .args([
+            "--max-doc-bytes",
+            "2000000",
+            "--max-inflight-bytes",
+            "1000000",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--max-inflight-bytes"), "{stderr}");
+}
+
+#[test]
+fn a_public_metrics_address_needs_listen_public() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fgf"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--model",
+            "models/fgf.model",
+        ])
+        .args(["--metrics-addr", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--metrics-addr") && stderr.contains("--listen-public"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn addr_takes_a_host_name() {
+    let server = TestServer::start_at("localhost:0", &[]);
+    let mut client = server.client().await;
+    assert!(client.tag(request("h", "正文。")).await.is_ok());
 }
