@@ -62,6 +62,38 @@ pub fn filter_directives(rust_log: Option<&str>, access_log: bool) -> String {
     directives
 }
 
+/// Whether access lines are logged: worth checking before computing their
+/// fields.
+pub fn access_enabled() -> bool {
+    tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO)
+}
+
+/// Logs one access line: a call, or one document of a TagStream. `id` is
+/// the caller's document id (empty for calls without one), bytes are the
+/// document's UTF-8 bytes in and the encoded response out.
+pub fn access(
+    rpc: &str,
+    peer: Option<std::net::SocketAddr>,
+    id: &str,
+    status: tonic::Code,
+    bytes_in: usize,
+    bytes_out: usize,
+    started: std::time::Instant,
+) {
+    let peer = peer.map_or_else(|| "-".to_string(), |p| p.to_string());
+    tracing::info!(
+        target: ACCESS_TARGET,
+        rpc,
+        peer = %peer,
+        id,
+        status = crate::batch::code_name(status),
+        bytes_in,
+        bytes_out,
+        micros = started.elapsed().as_micros() as u64,
+        "call"
+    );
+}
+
 /// Whether text logs should be coloured: stderr is a terminal and the user
 /// did not ask for no colour (<https://no-color.org>).
 fn colour() -> bool {

@@ -399,10 +399,26 @@ impl TaggerService {
         &self,
         req: pb::TagRequest,
         rpc: Rpc,
+        peer: Option<std::net::SocketAddr>,
     ) -> Result<(pb::TagResponse, BudgetGuard), Status> {
         let started = std::time::Instant::now();
         let bytes = req.text.len();
+        let access_id = crate::logging::access_enabled().then(|| req.id.clone());
         let result = self.tag_unrecorded(req, rpc).await;
+        if let Some(id) = access_id {
+            let bytes_out = result
+                .as_ref()
+                .map_or(0, |(r, _)| prost::Message::encoded_len(r));
+            crate::logging::access(
+                rpc.name(),
+                peer,
+                &id,
+                status_code(&result),
+                bytes,
+                bytes_out,
+                started,
+            );
+        }
         self.telemetry.record(
             rpc,
             status_code(&result),
@@ -506,11 +522,12 @@ impl pb::tagger_server::Tagger for TaggerService {
         &self,
         request: Request<pb::TagRequest>,
     ) -> Result<Response<pb::TagResponse>, Status> {
+        let peer = request.remote_addr();
         let req = request.into_inner();
         let id = req.id.clone();
         // The budget share goes back when the handler returns: tonic
         // encodes the response right after.
-        let result = self.tag_one(req, Rpc::Tag).await;
+        let result = self.tag_one(req, Rpc::Tag, peer).await;
         result
             .map(|(r, _budget)| Response::new(r))
             .inspect_err(|s| {
@@ -524,6 +541,7 @@ impl pb::tagger_server::Tagger for TaggerService {
         &self,
         request: Request<Streaming<pb::TagRequest>>,
     ) -> Result<Response<Self::TagStreamStream>, Status> {
+        let peer = request.remote_addr();
         // On shutdown, stop reading: the documents already read are answered
         // and the stream ends with OK; a client resends the rest elsewhere.
         let inbound = request
@@ -545,7 +563,7 @@ impl pb::tagger_server::Tagger for TaggerService {
                         // ceiling gets a status that says what to do.
                         let req = item.map_err(|s| service.explain_transport_error(s))?;
                         let id = req.id.clone();
-                        Ok(match service.tag_one(req, Rpc::TagStream).await {
+                        Ok(match service.tag_one(req, Rpc::TagStream, peer).await {
                             Ok((response, budget)) => (response, Some(budget)),
                             Err(status) => {
                                 tracing::warn!(id = %id, code = ?status.code(), message = status.message(), "TagStream item rejected");
@@ -585,21 +603,45 @@ impl pb::tagger_server::Tagger for TaggerService {
         request: Request<pb::SegmentRequest>,
     ) -> Result<Response<pb::SegmentResponse>, Status> {
         let started = std::time::Instant::now();
-        let result = self.segment_one(request.into_inner().text).await;
+        let peer = request.remote_addr();
+        let text = request.into_inner().text;
+        let bytes_in = text.len();
+        let result = self
+            .segment_one(text)
+            .await
+            .map(|tokens| pb::SegmentResponse { tokens });
         let code = status_code(&result);
         self.telemetry
             .record(Rpc::Segment, code, started.elapsed(), None);
-        result.map(|tokens| Response::new(pb::SegmentResponse { tokens }))
+        if crate::logging::access_enabled() {
+            let bytes_out = result.as_ref().map_or(0, prost::Message::encoded_len);
+            crate::logging::access("Segment", peer, "", code, bytes_in, bytes_out, started);
+        }
+        result.map(Response::new)
     }
 
     async fn get_model_info(
         &self,
-        _request: Request<pb::GetModelInfoRequest>,
+        request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
-        tracing::debug!("model info");
+        let started = std::time::Instant::now();
         self.telemetry
             .record(Rpc::GetModelInfo, tonic::Code::Ok, Duration::ZERO, None);
-        Ok(Response::new(model_info(&self.tagger.load(), &self.limits)))
+        let info = model_info(&self.tagger.load(), &self.limits);
+        if crate::logging::access_enabled() {
+            let bytes_out = prost::Message::encoded_len(&info);
+            let peer = request.remote_addr();
+            crate::logging::access(
+                "GetModelInfo",
+                peer,
+                "",
+                tonic::Code::Ok,
+                0,
+                bytes_out,
+                started,
+            );
+        }
+        Ok(Response::new(info))
     }
 
     async fn reload_model(

@@ -39,7 +39,8 @@ const RPCS: [Rpc; 5] = [
 ];
 
 impl Rpc {
-    fn name(self) -> &'static str {
+    /// The rpc's name in the proto (`TagStream`).
+    pub fn name(self) -> &'static str {
         match self {
             Rpc::Tag => "Tag",
             Rpc::TagStream => "TagStream",

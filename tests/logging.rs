@@ -1,6 +1,7 @@
 //! What `fgf serve` writes to stderr when it is not a terminal: no colour
 //! codes, no HTTP/2 frame dumps at `RUST_LOG=debug`, JSON lines with
-//! and JSON lines with `--log-format json`.
+//! JSON lines with `--log-format json`, and one access line per call with
+//! `--access-log`.
 
 mod common;
 
@@ -110,4 +111,30 @@ async fn json_format_writes_one_object_per_line() {
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         assert!(v["level"].is_string() && v["target"].is_string(), "{line}");
     }
+}
+
+#[tokio::test]
+async fn access_log_gives_one_line_per_call() {
+    let log = server_log("info", &["--access-log", "--log-format", "json"]).await;
+    let access: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "fgf::access")
+        .collect();
+    assert_eq!(access.len(), 2, "{log}");
+    assert_eq!(access[0]["rpc"], "Tag");
+    assert_eq!(access[0]["id"], "log-doc-1");
+    assert_eq!(access[0]["status"], "OK");
+    assert!(
+        access[0]["peer"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:"),
+        "{log}"
+    );
+    assert!(access[0]["bytes_in"].as_u64().unwrap() > 100, "{log}");
+    assert!(access[0]["bytes_out"].as_u64().unwrap() > 100, "{log}");
+    assert!(access[0]["micros"].as_u64().is_some(), "{log}");
+    assert_eq!(access[1]["id"], "log-doc-2");
+    assert_eq!(access[1]["status"], "INVALID_ARGUMENT");
 }
