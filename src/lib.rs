@@ -23,6 +23,7 @@ pub mod logging;
 pub mod memory;
 pub mod metrics;
 pub mod model;
+pub mod model_path;
 pub mod normalize;
 pub mod protojson;
 pub mod role;

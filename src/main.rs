@@ -52,9 +52,10 @@ enum Command {
         /// loopback need --listen-public.
         #[arg(long, default_value = "127.0.0.1:50051")]
         addr: String,
-        /// Model file written by `fgf train`.
-        #[arg(long, default_value = "models/fgf.model")]
-        model: PathBuf,
+        /// Model file written by `fgf train` (default: $FGF_MODEL, ./models/fgf.model,
+        /// PREFIX/share/fgf/fgf.model beside the binary, the build checkout's).
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
         /// Largest accepted document in bytes; larger ones get INVALID_ARGUMENT
         /// (in a TagStream, as that document's answer). At most
         /// --max-inflight-bytes.
@@ -137,8 +138,10 @@ enum Command {
     /// Compare approaches and feature sets by k-fold cross-validation on the
     /// training split and write the table to models/REPORT.md.
     Compare {
+        /// Folder with taxonomy.toml, domain_dict.txt and corpus/.
         #[arg(long, default_value = "models")]
         models_dir: PathBuf,
+        /// Cross-validation folds.
         #[arg(long, default_value_t = 5)]
         folds: usize,
         /// Only these approaches (lr, nb, two-stage); default all.
@@ -153,8 +156,11 @@ enum Command {
     },
     /// Score a model file on the frozen test split.
     Eval {
-        #[arg(long, default_value = "models/fgf.model")]
-        model: PathBuf,
+        /// Model file written by `fgf train` (default: $FGF_MODEL, ./models/fgf.model,
+        /// PREFIX/share/fgf/fgf.model beside the binary, the build checkout's).
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
+        /// Folder with the corpus whose frozen test split is scored.
         #[arg(long, default_value = "models")]
         models_dir: PathBuf,
         /// Also list every test sample whose labels or role came out wrong.
@@ -163,15 +169,24 @@ enum Command {
     },
     /// Segment text with jieba and the domain dictionary (TEXT, or - for stdin).
     Segment {
+        /// The text to segment, or - to read it from stdin.
         text: String,
-        #[arg(long, default_value = "models/domain_dict.txt")]
-        dict: PathBuf,
+        /// Domain dictionary file, one term per line (default: the one
+        /// embedded in the model file, found as for --model).
+        #[arg(long, value_name = "FILE")]
+        dict: Option<PathBuf>,
+        /// Model file whose dictionary is used when --dict is not given.
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
     },
     /// Tag one file locally, without a server (FILE, or - for stdin).
     TagOne {
+        /// The text file to tag (UTF-8), or - to read it from stdin.
         file: PathBuf,
-        #[arg(long, default_value = "models/fgf.model")]
-        model: PathBuf,
+        /// Model file written by `fgf train` (default: $FGF_MODEL, ./models/fgf.model,
+        /// PREFIX/share/fgf/fgf.model beside the binary, the build checkout's).
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
         /// Show sentence spans too.
         #[arg(long)]
         sentences: bool,
@@ -195,8 +210,10 @@ enum Command {
         /// Tag in process with --model instead of a server, one thread per core.
         #[arg(long, conflicts_with = "servers")]
         local: bool,
-        #[arg(long, default_value = "models/fgf.model")]
-        model: PathBuf,
+        /// Model file written by `fgf train` (default: $FGF_MODEL, ./models/fgf.model,
+        /// PREFIX/share/fgf/fgf.model beside the binary, the build checkout's).
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
         /// Output JSONL file (default: stdout).
         #[arg(long, short)]
         out: Option<PathBuf>,
@@ -269,6 +286,7 @@ enum Command {
         /// from models/corpus/train at --doc-size bytes each.
         #[arg(long)]
         docs: Option<PathBuf>,
+        /// Bytes per generated document (without --docs).
         #[arg(long, default_value_t = 10_000)]
         doc_size: usize,
         /// Write the documents used as JSONL (to reuse them elsewhere).
@@ -289,12 +307,16 @@ enum Command {
     /// a while; then check statuses, RSS (via --metrics) and health. Exits
     /// non-zero when the server did not hold up.
     Soak {
+        /// Server URL.
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         server: String,
+        /// Concurrent callers.
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+        /// How long to soak (e.g. 60s, 10m).
         #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
         duration: std::time::Duration,
+        /// Load before the first RSS reading, not judged.
         #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
         warmup: std::time::Duration,
         /// Pause before each RSS reading, for the server to go idle.
@@ -306,8 +328,10 @@ enum Command {
         /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Bearer token for servers that need one (or FGF_AUTH_TOKEN).
         #[arg(long)]
         auth_token_file: Option<PathBuf>,
+        /// PEM CA certificate that an https:// server is verified against.
         #[arg(long)]
         tls_ca: Option<PathBuf>,
     },
@@ -317,8 +341,10 @@ enum Command {
         /// Clean documents (default: the test fixtures).
         #[arg(default_value = "tests/fixtures/layout")]
         paths: Vec<PathBuf>,
-        #[arg(long, default_value = "models/fgf.model")]
-        model: PathBuf,
+        /// Model file written by `fgf train` (default: $FGF_MODEL, ./models/fgf.model,
+        /// PREFIX/share/fgf/fgf.model beside the binary, the build checkout's).
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
     },
 }
 
@@ -390,6 +416,7 @@ fn run(cli: Cli) -> Result<()> {
             metrics_addr,
             access_log: _,
         } => {
+            let model = fgf_tagger::model_path::resolve(model.as_deref())?;
             let addrs = resolve_listen("--addr", &addr, listen_public)?;
             let metrics_addrs = metrics_addr
                 .as_deref()
@@ -522,6 +549,7 @@ fn run(cli: Cli) -> Result<()> {
             models_dir,
             show_errors,
         } => {
+            let model = fgf_tagger::model_path::resolve(model.as_deref())?;
             let dir = ModelsDir::new(models_dir);
             let tagger = Tagger::load(&model)?;
             let (_, _, corpus) = train::load_inputs(&dir)?;
@@ -532,9 +560,21 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Segment { text, dict } => {
+        Command::Segment { text, dict, model } => {
             let text = if text == "-" { read_stdin()? } else { text };
-            let tokenizer = Tokenizer::new(&DomainDictionary::load(&dict)?);
+            let tagger;
+            let from_file;
+            let tokenizer = match dict {
+                Some(dict) => {
+                    from_file = Tokenizer::new(&DomainDictionary::load(&dict)?);
+                    &from_file
+                }
+                None => {
+                    let model = fgf_tagger::model_path::resolve(model.as_deref())?;
+                    tagger = Tagger::load(&model)?;
+                    tagger.tokenizer()
+                }
+            };
             for t in tokenizer.tokens(&text) {
                 let mark = if t.in_domain_dict { "\t*" } else { "" };
                 println!("{}\t{}..{}{mark}", t.word, t.start, t.end);
@@ -548,6 +588,7 @@ fn run(cli: Cli) -> Result<()> {
             lines,
             evidence,
         } => {
+            let model = fgf_tagger::model_path::resolve(model.as_deref())?;
             let text = if file.as_os_str() == "-" {
                 read_stdin()?
             } else {
@@ -744,6 +785,7 @@ fn run(cli: Cli) -> Result<()> {
             let stop = Arc::new(AtomicBool::new(false));
             let reporter = batch::spawn_progress(progress.clone(), stop.clone());
             let result = if local {
+                let model = fgf_tagger::model_path::resolve(model.as_deref())?;
                 let tagger = Arc::new(Tagger::load(&model)?);
                 batch::run_local(inputs, tagger, options, writer, skip, progress.clone())
             } else {
@@ -871,6 +913,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::EvalLayout { paths, model } => {
+            let model = fgf_tagger::model_path::resolve(model.as_deref())?;
             let mut files = Vec::new();
             for path in paths {
                 if path.is_dir() {

@@ -57,3 +57,70 @@ fn serve_refuses_all_interfaces_without_listen_public() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--listen-public"), "{stderr}");
 }
+
+#[test]
+fn the_model_is_found_from_any_folder_and_fgf_model_overrides_it() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fgf"));
+        cmd.args(args).current_dir(elsewhere.path());
+        match env {
+            Some(v) => cmd.env("FGF_MODEL", v),
+            None => cmd.env_remove("FGF_MODEL"),
+        };
+        cmd.output().expect("run fgf")
+    };
+    // No models/ here: the build checkout's model is used.
+    let out = run(&["segment", "推行告知承诺制"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("告知承诺制\t6..21\t*"));
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/fgf.model");
+    let out = run(&["eval-layout", "--help"], Some(model));
+    assert!(out.status.success());
+    // A wrong FGF_MODEL is named, not silently replaced by another model.
+    let out = run(&["segment", "推行"], Some("/no/such/fgf.model"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FGF_MODEL=/no/such/fgf.model"), "{stderr}");
+}
+
+#[test]
+fn every_flag_and_argument_has_help_text() {
+    let commands = [
+        "serve",
+        "train",
+        "compare",
+        "eval",
+        "segment",
+        "tag-one",
+        "tag",
+        "bench",
+        "soak",
+        "eval-layout",
+    ];
+    for command in commands {
+        let out = fgf(&[command, "--help"]);
+        let help = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = help.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let t = line.trim_start();
+            let flag = t.starts_with('-')
+                && t[1..].starts_with(|c: char| c == '-' || c.is_ascii_alphabetic());
+            let is_item = flag || (t.starts_with('<') && line.starts_with("  "));
+            if !is_item || line.starts_with("Usage") {
+                continue;
+            }
+            // clap puts the help after the flag on the same line, or on the
+            // next line indented further.
+            let same_line = t.split("  ").filter(|s| !s.trim().is_empty()).count() > 1;
+            let next_line = lines
+                .get(i + 1)
+                .is_some_and(|n| n.starts_with("          ") && !n.trim().is_empty());
+            assert!(same_line || next_line, "`fgf {command}`: no help for {t}");
+        }
+    }
+}
