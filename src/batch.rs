@@ -1058,6 +1058,16 @@ fn explain(url: &str, detail: &str, code: Option<Code>, token: bool) -> String {
         {
             "no answer in time (host down, a firewall, or not a gRPC server?)"
         }
+        // The TLS handshake went through, then the server hung up: with
+        // TLS 1.3 that is how a server refuses a missing client certificate.
+        Some(Code::Cancelled | Code::Unavailable | Code::Unknown)
+            if https
+                && (lower.contains("connection closed")
+                    || lower.contains("broken pipe")
+                    || lower.contains("reset")) =>
+        {
+            "the server closed the connection after the TLS handshake: it probably wants a client certificate (mutual TLS): give --tls-cert and --tls-key"
+        }
         _ if https && lower.contains("certificate required") => {
             "the server wants a client certificate (mutual TLS): give --tls-cert and --tls-key"
         }
