@@ -1058,6 +1058,12 @@ fn explain(url: &str, detail: &str, code: Option<Code>, token: bool) -> String {
         {
             "no answer in time (host down, a firewall, or not a gRPC server?)"
         }
+        _ if https
+            && (lower.contains("certificate required")
+                || lower.contains("certificaterequired")) =>
+        {
+            "the server wants a client certificate (mutual TLS): give --tls-cert and --tls-key"
+        }
         // The TLS handshake went through, then the server hung up: with
         // TLS 1.3 that is how a server refuses a missing client certificate.
         Some(Code::Cancelled | Code::Unavailable | Code::Unknown)
@@ -1067,9 +1073,6 @@ fn explain(url: &str, detail: &str, code: Option<Code>, token: bool) -> String {
                     || lower.contains("reset")) =>
         {
             "the server closed the connection after the TLS handshake: it probably wants a client certificate (mutual TLS): give --tls-cert and --tls-key"
-        }
-        _ if https && lower.contains("certificate required") => {
-            "the server wants a client certificate (mutual TLS): give --tls-cert and --tls-key"
         }
         _ if https && (lower.contains("certificate") || lower.contains("unknownissuer")) => {
             "the server's certificate does not verify against --tls-ca (wrong CA, or a host name not in the certificate?)"
@@ -1777,5 +1780,54 @@ fn tag_options(req: &pb::TagRequest) -> TagOptions {
             crate::segment::LineMode::Reflow
         },
         evidence: req.include_evidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_is_unknown_until_a_document_is_done() {
+        let progress = Progress::with_total(Some(10));
+        let line = progress.line(Instant::now());
+        assert!(line.ends_with("ETA ?"), "{line}");
+        progress.tagged.store(5, Ordering::Relaxed);
+        let line = progress.line(Instant::now() - Duration::from_secs(1));
+        assert!(line.contains("ETA 1s") || line.contains("ETA 2s"), "{line}");
+    }
+
+    #[test]
+    fn down_servers_are_named_in_the_progress_line() {
+        let progress = Progress::with_total(None);
+        progress.servers.lock().unwrap().push(ServerHealth {
+            url: "http://10.0.0.5:50051".into(),
+            down: Some("connection refused".into()),
+            went_down: 1,
+            last_cause: Some("connection refused".into()),
+        });
+        let line = progress.line(Instant::now());
+        assert!(
+            line.contains("DOWN: http://10.0.0.5:50051 (connection refused)"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn server_urls() {
+        let tls = ClientTls::default();
+        let (url, note) = server_url("127.0.0.1:50051", &tls).unwrap();
+        assert_eq!(url, "http://127.0.0.1:50051");
+        assert!(note.unwrap().contains("no scheme"));
+        assert!(
+            server_url("https://h:1", &tls)
+                .unwrap_err()
+                .contains("--tls-ca")
+        );
+        assert!(
+            server_url("grpc://h:1", &tls)
+                .unwrap_err()
+                .contains("unknown scheme")
+        );
     }
 }

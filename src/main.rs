@@ -687,7 +687,7 @@ fn run(cli: Cli) -> Result<()> {
                     ca: read_optional(tls_ca.as_deref())?,
                     identity,
                 },
-                give_up_after,
+                give_up_after: give_up_after.max(std::time::Duration::from_secs(1)),
                 ..BatchOptions::default()
             };
             let runtime = tokio::runtime::Runtime::new()?;
