@@ -748,6 +748,12 @@ fn run(cli: Cli) -> Result<()> {
                 summary,
                 resume,
             };
+            // The model before the outputs, so a bad --model leaves them as they are.
+            let tagger = if local {
+                Some(Arc::new(Tagger::load(&model)?))
+            } else {
+                None
+            };
             let (writer, skip) = OrderedWriter::open(&paths, progress.clone())?;
             // Ctrl-C: stop reading, write what is done, print the summary.
             let interrupted = Arc::new(AtomicBool::new(false));
@@ -762,8 +768,7 @@ fn run(cli: Cli) -> Result<()> {
             let started = Instant::now();
             let stop = Arc::new(AtomicBool::new(false));
             let reporter = batch::spawn_progress(progress.clone(), stop.clone());
-            let result = if local {
-                let tagger = Arc::new(Tagger::load(&model)?);
+            let result = if let Some(tagger) = tagger {
                 batch::run_local(
                     documents,
                     tagger,
