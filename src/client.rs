@@ -8,23 +8,52 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::pb::tagger_client::TaggerClient;
 
 /// Largest response a client accepts.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
+/// How a client verifies a TLS server and identifies itself to it.
+#[derive(Debug, Clone, Default)]
+pub struct ClientTls {
+    /// PEM CA certificate that an `https://` server is verified against.
+    pub ca: Option<Vec<u8>>,
+    /// PEM client certificate and key, for servers that ask for one
+    /// (mutual TLS, `fgf serve --tls-client-ca`).
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
 /// An endpoint for `url` (e.g. `http://127.0.0.1:50051`). With `tls_ca`
 /// (a PEM CA certificate), an `https://` server is verified against it.
 pub fn endpoint(url: &str, tls_ca: Option<&[u8]>) -> Result<Endpoint> {
+    endpoint_with(
+        url,
+        &ClientTls {
+            ca: tls_ca.map(<[u8]>::to_vec),
+            identity: None,
+        },
+    )
+}
+
+/// An endpoint for `url` with the TLS settings of `tls` (used for
+/// `https://` URLs only).
+pub fn endpoint_with(url: &str, tls: &ClientTls) -> Result<Endpoint> {
     let mut endpoint = Endpoint::from_shared(url.to_string())
         .with_context(|| format!("{url:?} is not a valid server URL"))?
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true);
-    if let Some(ca) = tls_ca {
+    if tls.ca.is_some() || tls.identity.is_some() {
+        let mut config = ClientTlsConfig::new();
+        if let Some(ca) = &tls.ca {
+            config = config.ca_certificate(Certificate::from_pem(ca));
+        }
+        if let Some((cert, key)) = &tls.identity {
+            config = config.identity(Identity::from_pem(cert, key));
+        }
         endpoint = endpoint
-            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)))
+            .tls_config(config)
             .with_context(|| format!("TLS settings for {url}"))?;
     }
     Ok(endpoint)

@@ -199,32 +199,39 @@ enum Command {
     },
     /// Tag many documents: files, folders (*.txt, *.md), JSONL files with
     /// {"id","text"} per line, or - for JSONL on stdin. Writes one
-    /// proto-JSON TagResponse per line, in input order.
+    /// proto-JSON TagResponse per line, in input order. Exit code 0 when
+    /// every document was tagged, 1 when some failed, 2 when a server cannot
+    /// be used (checked before any input is read, and watched during the
+    /// run), 130 on Ctrl-C.
     Tag {
-        /// Inputs.
+        /// Inputs: text files, folders, JSONL files, or - for JSONL on stdin.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
-        /// Server URL, e.g. http://127.0.0.1:50051; repeat to balance over several.
+        /// Server URL, e.g. http://127.0.0.1:50051 (http:// is assumed
+        /// without a scheme); repeat to balance over several.
         #[arg(long = "server")]
         servers: Vec<String>,
         /// Tag in process with --model instead of a server, one thread per core.
         #[arg(long, conflicts_with = "servers")]
         local: bool,
-        /// Model file written by `fgf train` (default: $FGF_MODEL, ./models/fgf.model,
+        /// Model file for --local (default: $FGF_MODEL, ./models/fgf.model,
         /// PREFIX/share/fgf/fgf.model beside the binary, the build checkout's).
         #[arg(long, value_name = "FILE")]
         model: Option<PathBuf>,
         /// Output JSONL file (default: stdout).
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// Rejected documents, one JSON object per line (default: OUT.errors.jsonl,
-        /// or fgf-errors.jsonl with stdout).
+        /// Rejected documents, one JSON object per line, created on the first
+        /// one (default: OUT.errors.jsonl, or fgf-errors.jsonl with stdout).
         #[arg(long)]
         errors: Option<PathBuf>,
-        /// Also write a CSV with one row per document: id, chars, share of fang/guan/fu, top themes.
+        /// Also write a CSV with one row per tagged document: id, chars,
+        /// body_chars, fang, guan, fu, top_themes (see README).
         #[arg(long)]
         summary: Option<PathBuf>,
-        /// Skip ids already in --out (after cutting a torn last line) and append.
+        /// Continue an interrupted run: documents already in --out are
+        /// skipped (an id written k times skips its first k occurrences),
+        /// a torn last line is cut off, the rest is appended.
         #[arg(long, requires = "out")]
         resume: bool,
         /// Documents read but not yet written, at most.
@@ -233,9 +240,13 @@ enum Command {
         /// Concurrent TagStream calls (default: 2 per server).
         #[arg(long)]
         streams: Option<usize>,
-        /// Attempts per document for UNAVAILABLE, DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED.
+        /// Attempts per document answered UNAVAILABLE, DEADLINE_EXCEEDED or
+        /// RESOURCE_EXHAUSTED (a broken stream is not counted).
         #[arg(long, default_value_t = 8)]
         max_attempts: u32,
+        /// Stop (exit code 2) when no server has answered for this long.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        give_up_after: std::time::Duration,
         /// Add sentence spans.
         #[arg(long)]
         sentences: bool,
@@ -254,6 +265,12 @@ enum Command {
         /// PEM CA certificate that https:// servers are verified against.
         #[arg(long)]
         tls_ca: Option<PathBuf>,
+        /// PEM client certificate for servers that ask for one (mutual TLS).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Load-test a server's Tag API (this one or any other speaking the
     /// proto) and report docs/s, MB/s, latency percentiles and errors.
@@ -728,36 +745,31 @@ fn run(cli: Cli) -> Result<()> {
             window,
             streams,
             max_attempts,
+            give_up_after,
             sentences,
             lines,
             evidence,
             threads,
             auth_token_file,
             tls_ca,
+            tls_cert,
+            tls_key,
         } => {
             use fgf_tagger::batch::{
-                self, BatchOptions, Inputs, OrderedWriter, OutputPaths, Progress,
+                self, BatchOptions, Inputs, OrderedWriter, OutputPaths, Progress, Stopped,
             };
-            use std::sync::atomic::AtomicBool;
+            use std::sync::atomic::{AtomicBool, Ordering};
             if !local && servers.is_empty() {
                 anyhow::bail!("give --server URL (repeatable) or --local");
             }
-            let errors = errors.unwrap_or_else(|| match &out {
-                Some(o) => PathBuf::from(format!("{}.errors.jsonl", o.display())),
-                None => PathBuf::from("fgf-errors.jsonl"),
-            });
-            let progress = Arc::new(Progress {
-                total: Inputs::count(&inputs)?,
-                ..Progress::default()
-            });
-            let paths = OutputPaths {
-                out,
-                errors: errors.clone(),
-                summary,
-                resume,
+            let identity = match (
+                read_optional(tls_cert.as_deref())?,
+                read_optional(tls_key.as_deref())?,
+            ) {
+                (Some(cert), Some(key)) => Some((cert, key)),
+                _ => None,
             };
-            let (writer, skip) = OrderedWriter::open(&paths, progress.clone())?;
-            let options = BatchOptions {
+            let mut options = BatchOptions {
                 window: window.max(1),
                 streams: streams.unwrap_or(2 * servers.len().max(1)),
                 max_attempts: max_attempts.max(1),
@@ -777,32 +789,141 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 threads: threads.unwrap_or(BatchOptions::default().threads).max(1),
                 auth_token: fgf_tagger::auth::client_token(auth_token_file.as_deref())?,
-                tls_ca: read_optional(tls_ca.as_deref())?,
+                tls: fgf_tagger::client::ClientTls {
+                    ca: read_optional(tls_ca.as_deref())?,
+                    identity,
+                },
+                give_up_after: give_up_after.max(std::time::Duration::from_secs(1)),
                 ..BatchOptions::default()
             };
-            let inputs = Inputs::new(&inputs)?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            // Stops with its exit code (2: servers, 130: Ctrl-C), after the
+            // summary when documents were being tagged.
+            let stop_with =
+                |stopped: &Stopped, summary: Option<String>, hint: Option<String>| -> ! {
+                    if let Some(summary) = summary {
+                        eprintln!("fgf tag: {summary}");
+                    }
+                    match stopped {
+                        Stopped::Unreachable(m) | Stopped::GaveUp(m) => {
+                            eprintln!("fgf tag: error: {m}")
+                        }
+                        Stopped::Interrupted => eprintln!("fgf tag: interrupted"),
+                    }
+                    if let Some(hint) = hint {
+                        eprintln!("fgf tag: {hint}");
+                    }
+                    std::process::exit(i32::from(stopped.exit_code()))
+                };
+            // Every server is checked before any input is read.
+            let mut server_urls = Vec::new();
+            if !local {
+                match runtime.block_on(batch::preflight(&servers, &options)) {
+                    Ok(infos) => {
+                        for info in &infos {
+                            eprintln!(
+                                "fgf tag: {} answers: model {}, documents up to {} bytes",
+                                info.url, info.model_version, info.max_doc_bytes
+                            );
+                        }
+                        options.max_doc_bytes = infos.iter().map(|i| i.max_doc_bytes).min();
+                        server_urls = infos.into_iter().map(|i| i.url).collect();
+                    }
+                    Err(e) => match e.downcast_ref::<Stopped>() {
+                        Some(stopped) => stop_with(stopped, None, None),
+                        None => return Err(e),
+                    },
+                }
+            }
+            let errors = errors.unwrap_or_else(|| match &out {
+                Some(o) => PathBuf::from(format!("{}.errors.jsonl", o.display())),
+                None => PathBuf::from("fgf-errors.jsonl"),
+            });
+            let documents = Inputs::new(&inputs)?;
+            if let Some(first) = documents.skipped_files.first() {
+                eprintln!(
+                    "fgf tag: skipped {} files in the input folders that are not .txt or .md (e.g. {}); give them by path to tag them as text",
+                    documents.skipped_files.len(),
+                    first.display()
+                );
+            }
+            let progress = Arc::new(Progress::with_total(Inputs::count(&inputs)?));
+            let paths = OutputPaths {
+                out: out.clone(),
+                errors: errors.clone(),
+                summary,
+                resume,
+            };
+            // The model before the outputs, so a bad --model leaves them as they are.
+            let tagger = if local {
+                let model = fgf_tagger::model_path::resolve(model.as_deref())?;
+                Some(Arc::new(Tagger::load(&model)?))
+            } else {
+                None
+            };
+            let (writer, skip) = OrderedWriter::open(&paths, progress.clone())?;
+            // Ctrl-C: stop reading, write what is done, print the summary.
+            let interrupted = Arc::new(AtomicBool::new(false));
+            {
+                let interrupted = interrupted.clone();
+                runtime.spawn(async move {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        interrupted.store(true, Ordering::Relaxed);
+                    }
+                });
+            }
             let started = Instant::now();
             let stop = Arc::new(AtomicBool::new(false));
             let reporter = batch::spawn_progress(progress.clone(), stop.clone());
-            let result = if local {
-                let model = fgf_tagger::model_path::resolve(model.as_deref())?;
-                let tagger = Arc::new(Tagger::load(&model)?);
-                batch::run_local(inputs, tagger, options, writer, skip, progress.clone())
-            } else {
-                tokio::runtime::Runtime::new()?.block_on(batch::run_remote(
-                    inputs,
-                    &servers,
+            let result = if let Some(tagger) = tagger {
+                batch::run_local(
+                    documents,
+                    tagger,
                     options,
                     writer,
                     skip,
                     progress.clone(),
+                    interrupted,
+                )
+            } else {
+                runtime.block_on(batch::run_remote(
+                    documents,
+                    &server_urls,
+                    options,
+                    writer,
+                    skip,
+                    progress.clone(),
+                    interrupted,
                 ))
             };
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            stop.store(true, Ordering::Relaxed);
             let _ = reporter.join();
-            result?;
+            if let Some(report) = progress.server_report() {
+                eprintln!("fgf tag: {report}");
+            }
+            let failed = progress.failed.load(Ordering::Relaxed);
+            if let Err(e) = result {
+                let Some(stopped) = e.downcast_ref::<Stopped>() else {
+                    return Err(e);
+                };
+                if failed > 0 {
+                    eprintln!(
+                        "fgf tag: {failed} documents failed; see {}",
+                        errors.display()
+                    );
+                }
+                let hint = match &out {
+                    Some(o) => format!(
+                        "the documents written so far stay in {}; run the same command with --resume to continue",
+                        o.display()
+                    ),
+                    None => {
+                        "output went to stdout: give --out FILE to be able to --resume".to_string()
+                    }
+                };
+                stop_with(stopped, Some(progress.summary(started)), Some(hint));
+            }
             eprintln!("fgf tag: {}", progress.summary(started));
-            let failed = progress.failed.load(std::sync::atomic::Ordering::Relaxed);
             if failed > 0 {
                 anyhow::bail!("{failed} documents failed; see {}", errors.display());
             }

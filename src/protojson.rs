@@ -9,6 +9,26 @@ use serde_json::{Map, Value, json};
 
 use crate::pb;
 
+/// A `float` field as protobuf JSON printers write it (grpcurl, Go's
+/// protojson): the shortest decimal that reads back as the same f32
+/// (0.97466385, not the f64 widening 0.9746638536453247); NaN and the
+/// infinities as the strings the JSON mapping specifies.
+fn float(x: f32) -> Value {
+    if x.is_nan() {
+        return json!("NaN");
+    }
+    if x.is_infinite() {
+        return json!(if x > 0.0 { "Infinity" } else { "-Infinity" });
+    }
+    // Whole numbers without a fraction, as Go prints them (1, not 1.0).
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        return json!(x as i64);
+    }
+    // f32's Display is the shortest round-trip form; as an f64 it prints
+    // with the same digits.
+    json!(x.to_string().parse::<f64>().unwrap_or(f64::from(x)))
+}
+
 /// Inserts `value` under `key` unless it is the field's default.
 fn put(map: &mut Map<String, Value>, key: &str, value: Value) {
     let is_default = match &value {
@@ -35,7 +55,7 @@ fn object(fields: Vec<(&str, Value)>) -> Value {
 fn evidence(e: &pb::Evidence) -> Value {
     object(vec![
         ("term", json!(e.term)),
-        ("weight", json!(e.weight)),
+        ("weight", float(e.weight)),
         ("start", json!(e.start)),
         ("end", json!(e.end)),
         ("charStart", json!(e.char_start)),
@@ -47,7 +67,7 @@ fn label(l: &pb::LabelScore) -> Value {
     object(vec![
         ("code", json!(l.code)),
         ("name", json!(l.name)),
-        ("score", json!(l.score)),
+        ("score", float(l.score)),
         (
             "evidence",
             Value::Array(l.evidence.iter().map(evidence).collect()),
@@ -88,7 +108,7 @@ fn share(s: &pb::LabelShare) -> Value {
         ("code", json!(s.code)),
         ("name", json!(s.name)),
         ("chars", json!(s.chars)),
-        ("share", json!(s.share)),
+        ("share", float(s.share)),
     ])
 }
 
@@ -120,6 +140,23 @@ pub fn tag_response(r: &pb::TagResponse) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floats_are_printed_as_f32() {
+        assert_eq!(float(0.974_663_85).to_string(), "0.97466385");
+        assert_eq!(float(0.1).to_string(), "0.1");
+        assert_eq!(float(1.0).to_string(), "1");
+        assert_eq!(float(f32::NAN), json!("NaN"));
+        let label = pb::LabelScore {
+            code: "fu".into(),
+            score: 0.974_663_85,
+            ..Default::default()
+        };
+        assert_eq!(
+            super::label(&label).to_string(),
+            r#"{"code":"fu","score":0.97466385}"#
+        );
+    }
 
     #[test]
     fn defaults_are_left_out_and_names_are_camel_case() {

@@ -2,8 +2,9 @@
 
 mod common;
 
+use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::TestServer;
@@ -53,9 +54,59 @@ fn fgf_tag(args: &[&str]) -> Command {
     cmd.arg("tag")
         .args(args)
         .env("RUST_LOG", "warn")
+        .env_remove("FGF_AUTH_TOKEN")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     cmd
+}
+
+/// Runs `cmd` to its end with stderr captured; a run still going after
+/// `secs` is killed and fails the test (a hang guard, far above the
+/// expected time).
+fn run_guarded(mut cmd: Command, secs: u64) -> Output {
+    let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stderr.read_to_end(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(secs) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            let stderr = reader.join().unwrap();
+            panic!(
+                "fgf tag still running after {secs} s (hang); stderr:\n{}",
+                String::from_utf8_lossy(&stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: Vec::new(),
+        stderr: reader.join().unwrap(),
+    }
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Sends SIGINT (Ctrl-C) to a process.
+fn interrupt(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 /// Waits until `path` has at least `n` lines.
@@ -89,6 +140,11 @@ fn five_thousand_documents_through_two_servers_survive_a_server_restart() {
         out.to_str().unwrap(),
         "--window",
         "32",
+        // A broken stream is not charged to its documents: with one
+        // attempt each, a document in flight on the killed server that
+        // was charged would fail.
+        "--max-attempts",
+        "1",
     ])
     .spawn()
     .unwrap();
@@ -106,7 +162,10 @@ fn five_thousand_documents_through_two_servers_survive_a_server_restart() {
     assert!(last.contains("tagged 5000, failed 0"), "{stderr}");
     let expected: Vec<String> = (0..5_000).map(|i| format!("doc-{i:05}")).collect();
     assert_eq!(ids(&out), expected, "every id once, in input order");
-    assert_eq!(lines_in(&dir.path().join("out.jsonl.errors.jsonl")), 0);
+    assert!(
+        !dir.path().join("out.jsonl.errors.jsonl").exists(),
+        "an empty error file was left behind"
+    );
 }
 
 #[test]
@@ -151,14 +210,21 @@ fn a_rejected_document_goes_to_the_error_file_and_the_rest_are_tagged() {
     assert_eq!(errors.len(), 2);
     assert_eq!(errors[0]["id"], "too-big");
     assert_eq!(errors[0]["code"], "INVALID_ARGUMENT");
-    assert!(errors[0]["message"].as_str().unwrap().contains("20000"));
+    let message = errors[0]["message"].as_str().unwrap();
+    // Known from the pre-flight's GetModelInfo: refused without being sent.
+    assert!(
+        message.contains("20000")
+            && message.contains("split the document")
+            && message.contains("not sent"),
+        "{message}"
+    );
     assert!(
         errors[1]["id"].as_str().unwrap().ends_with(":3"),
         "{errors:?}"
     );
     let csv = std::fs::read_to_string(&summary).unwrap();
     assert!(
-        csv.starts_with("id,chars,fang,guan,fu,top_themes\nok-1,"),
+        csv.starts_with("id,chars,body_chars,fang,guan,fu,top_themes\nok-1,"),
         "{csv}"
     );
     assert!(csv.contains("guan.random_inspection"), "{csv}");
@@ -236,18 +302,24 @@ fn local_mode_tags_folders_in_process_like_the_server() {
     std::fs::create_dir_all(docs.join("sub")).unwrap();
     std::fs::write(docs.join("a.txt"), "推行“一网通办”，事项全程网办。").unwrap();
     std::fs::write(docs.join("sub/b.md"), "开展信用修复。").unwrap();
+    std::fs::write(docs.join("sub/C.TXT"), "深化“放管服”改革。").unwrap();
     std::fs::write(docs.join("ignored.pdf"), "not text").unwrap();
     let local = dir.path().join("local.jsonl");
     let remote = dir.path().join("remote.jsonl");
-    let status = fgf_tag(&[
+    let output = fgf_tag(&[
         docs.to_str().unwrap(),
         "--local",
         "--out",
         local.to_str().unwrap(),
     ])
-    .status()
+    .output()
     .unwrap();
-    assert!(status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("skipped 1 files") && stderr.contains("ignored.pdf"),
+        "the skipped file is not reported: {stderr}"
+    );
     let server = TestServer::start(&[]);
     let status = fgf_tag(&[
         docs.to_str().unwrap(),
@@ -260,9 +332,9 @@ fn local_mode_tags_folders_in_process_like_the_server() {
     .unwrap();
     assert!(status.success());
     let got = ids(&local);
-    assert_eq!(got.len(), 2);
+    assert_eq!(got.len(), 3);
     assert!(
-        got[0].ends_with("a.txt") && got[1].ends_with("b.md"),
+        got[0].ends_with("a.txt") && got[1].ends_with("C.TXT") && got[2].ends_with("b.md"),
         "{got:?}"
     );
     assert_eq!(
@@ -272,7 +344,7 @@ fn local_mode_tags_folders_in_process_like_the_server() {
 }
 
 #[test]
-fn a_wrong_token_fails_every_document_at_once() {
+fn a_wrong_or_missing_token_stops_the_run_before_it_starts() {
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     let wrong = dir.path().join("wrong");
@@ -295,19 +367,432 @@ fn a_wrong_token_fails_every_document_at_once() {
     };
     let a = args(&wrong);
     let refs: Vec<&str> = a.iter().map(String::as_str).collect();
-    let started = Instant::now();
-    let output = fgf_tag(&refs).output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    let output = run_guarded(fgf_tag(&refs), 60);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Checked before any input is read: nothing is sent, no error file.
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "retried a token error"
+        stderr.contains("UNAUTHENTICATED") && stderr.contains("--auth-token-file"),
+        "{stderr}"
     );
-    let errors = std::fs::read_to_string(dir.path().join("out.jsonl.errors.jsonl")).unwrap();
-    assert_eq!(errors.lines().count(), 20);
-    assert!(errors.contains("UNAUTHENTICATED"), "{errors}");
+    assert!(!dir.path().join("out.jsonl.errors.jsonl").exists());
+    let a = args(&dir.path().join("no-such-token"))[..5].to_vec();
+    let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+    let output = run_guarded(fgf_tag(&refs), 60);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("needs a token"), "{stderr}");
 
     let a = args(&token);
     let refs: Vec<&str> = a.iter().map(String::as_str).collect();
     assert!(fgf_tag(&refs).output().unwrap().status.success());
     assert_eq!(lines_in(&out), 20);
+}
+
+#[test]
+fn a_closed_port_is_an_error_naming_it_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("docs.jsonl");
+    write_docs(&input, 10);
+    let out = dir.path().join("out.jsonl");
+    let addr = format!("127.0.0.1:{}", closed_port());
+    for server in [format!("http://{addr}"), addr.clone()] {
+        let output = run_guarded(
+            fgf_tag(&[
+                input.to_str().unwrap(),
+                "--server",
+                &server,
+                "--out",
+                out.to_str().unwrap(),
+            ]),
+            60,
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("http://{addr}")) && stderr.contains("connection refused"),
+            "{stderr}"
+        );
+        if !server.starts_with("http") {
+            assert!(stderr.contains("no scheme"), "{stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_server_without_scheme_is_taken_as_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("docs.jsonl");
+    write_docs(&input, 10);
+    let out = dir.path().join("out.jsonl");
+    let server = TestServer::start(&[]);
+    let output = run_guarded(
+        fgf_tag(&[
+            input.to_str().unwrap(),
+            "--server",
+            &server.addr,
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        120,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("no scheme: using http://"), "{stderr}");
+    assert_eq!(lines_in(&out), 10);
+}
+
+/// A CA, a server certificate for `localhost` and a client certificate,
+/// in `dir` as ca.pem, server.pem, server.key, client.pem, client.key.
+fn write_pki(dir: &Path) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    std::fs::write(
+        dir.join("ca.pem"),
+        ca_params.self_signed(&ca_key).unwrap().pem(),
+    )
+    .unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    for (name, host) in [("server", "localhost"), ("client", "fgf-client")] {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec![host.to_string()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+    }
+}
+
+#[test]
+fn tls_mistakes_are_named_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pki(dir.path());
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
+    let input = dir.path().join("docs.jsonl");
+    write_docs(&input, 5);
+    let out = p("out.jsonl");
+    let plain = TestServer::start(&[]);
+    let tag = |server: &str, extra: &[&str]| {
+        let mut args = vec![input.to_str().unwrap(), "--server", server, "--out", &out];
+        args.extend_from_slice(extra);
+        let output = run_guarded(fgf_tag(&args), 60);
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        (output.status.code(), stderr)
+    };
+    // https:// without a CA.
+    let (code, stderr) = tag(&format!("https://{}", plain.addr), &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("needs --tls-ca"), "{stderr}");
+    // https:// with a CA, to a plaintext server.
+    let (code, stderr) = tag(
+        &format!("https://{}", plain.addr),
+        &["--tls-ca", &p("ca.pem")],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&plain.addr) && stderr.contains("plaintext server"),
+        "{stderr}"
+    );
+    // http:// to a TLS server.
+    let (cert, key, ca) = (p("server.pem"), p("server.key"), p("ca.pem"));
+    let tls = TestServer::start(&["--tls-cert", &cert, "--tls-key", &key]);
+    let (code, stderr) = tag(&format!("http://{}", tls.addr), &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("TLS server"), "{stderr}");
+    // Mutual TLS: without a client certificate, then with one.
+    let mutual = TestServer::start(&[
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--tls-client-ca",
+        &ca,
+    ]);
+    let port = mutual.addr.rsplit(':').next().unwrap();
+    let url = format!("https://localhost:{port}");
+    let (code, stderr) = tag(&url, &["--tls-ca", &ca]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--tls-cert"), "{stderr}");
+    let (code, stderr) = tag(
+        &url,
+        &[
+            "--tls-ca",
+            &ca,
+            "--tls-cert",
+            &p("client.pem"),
+            "--tls-key",
+            &p("client.key"),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(lines_in(Path::new(&out)), 5);
+}
+
+#[test]
+fn a_server_killed_for_good_mid_run_is_named_and_the_run_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("docs.jsonl");
+    let out = dir.path().join("out.jsonl");
+    write_docs(&input, 200_000);
+    let server = TestServer::start(&[]);
+    let url = server.url();
+    let cmd = fgf_tag(&[
+        input.to_str().unwrap(),
+        "--server",
+        &url,
+        "--out",
+        out.to_str().unwrap(),
+        "--give-up-after",
+        "3s",
+    ]);
+    let guard = std::thread::spawn(move || run_guarded(cmd, 300));
+    wait_for_lines(&out, 500);
+    drop(server); // SIGKILL, not restarted
+    let output = guard.join().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(lines_in(&out) < 200_000, "the run finished before the kill");
+    assert!(
+        stderr.contains(&format!("server {url} does not answer: connection refused")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no server answered for 3 s"), "{stderr}");
+    assert!(stderr.contains("servers down during the run"), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+}
+
+/// `fgf tag INPUT --server URL --out OUT [extra]` to its end.
+fn tag_to(input: &Path, server: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        input.to_str().unwrap(),
+        "--server",
+        server,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run_guarded(fgf_tag(&args), 300)
+}
+
+#[test]
+fn resume_with_a_summary_gives_the_uninterrupted_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("docs.jsonl");
+    write_docs(&input, 3_000);
+    let server = TestServer::start(&[]);
+    let (whole, whole_csv) = (dir.path().join("whole.jsonl"), dir.path().join("whole.csv"));
+    let output = tag_to(
+        &input,
+        &server.url(),
+        &whole,
+        &["--summary", whole_csv.to_str().unwrap()],
+    );
+    assert!(output.status.success());
+    let csv = std::fs::read_to_string(&whole_csv).unwrap();
+    assert_eq!(csv.lines().count(), 3_001);
+    assert!(
+        csv.starts_with("id,chars,body_chars,fang,guan,fu,top_themes\n"),
+        "{csv}"
+    );
+
+    let (partial, partial_csv) = (dir.path().join("p.jsonl"), dir.path().join("p.csv"));
+    let mut client = fgf_tag(&[
+        input.to_str().unwrap(),
+        "--server",
+        &server.url(),
+        "--out",
+        partial.to_str().unwrap(),
+        "--summary",
+        partial_csv.to_str().unwrap(),
+        "--window",
+        "8",
+    ])
+    .spawn()
+    .unwrap();
+    wait_for_lines(&partial, 1_000);
+    client.kill().unwrap();
+    client.wait().unwrap();
+    assert!(
+        lines_in(&partial) < 3_000,
+        "the run finished before the kill"
+    );
+    let resume = ["--summary", partial_csv.to_str().unwrap(), "--resume"];
+    let output = tag_to(&input, &server.url(), &partial, &resume);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&partial).unwrap(),
+        std::fs::read(&whole).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&partial_csv).unwrap(),
+        csv,
+        "resumed CSV differs from an uninterrupted run's"
+    );
+    // Resuming a finished run changes nothing.
+    let output = tag_to(&input, &server.url(), &partial, &resume);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("tagged 0, failed 0"));
+    assert_eq!(
+        std::fs::read(&partial).unwrap(),
+        std::fs::read(&whole).unwrap()
+    );
+    assert_eq!(std::fs::read_to_string(&partial_csv).unwrap(), csv);
+}
+
+#[test]
+fn repeated_ids_are_all_written_and_ctrl_c_then_resume_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("docs.jsonl");
+    write_docs(&input, 3_000);
+    // Every 100th document takes the id of the one before it, and one
+    // line is not a document.
+    let text = std::fs::read_to_string(&input).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for i in (100..3_000).step_by(100) {
+        lines[i] = lines[i].replace(&format!("doc-{i:05}"), &format!("doc-{:05}", i - 1));
+    }
+    lines[1_550] = "{\"id\": \"bad\", \"text\": 5}".to_string();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let server = TestServer::start(&[]);
+    let whole = dir.path().join("whole.jsonl");
+    let output = tag_to(&input, &server.url(), &whole, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(lines_in(&whole), 2_999, "one line per input document");
+    assert!(
+        stderr.contains("id \"doc-00099\" appears again")
+            && stderr.contains("29 with an id seen before"),
+        "{stderr}"
+    );
+    let whole_errors =
+        std::fs::read_to_string(dir.path().join("whole.jsonl.errors.jsonl")).unwrap();
+    assert!(
+        whole_errors.contains("line 1551: \\\"text\\\" must be a string"),
+        "{whole_errors}"
+    );
+
+    let partial = dir.path().join("partial.jsonl");
+    let client = fgf_tag(&[
+        input.to_str().unwrap(),
+        "--server",
+        &server.url(),
+        "--out",
+        partial.to_str().unwrap(),
+        "--window",
+        "8",
+    ])
+    .spawn()
+    .unwrap();
+    wait_for_lines(&partial, 1_000);
+    interrupt(client.id());
+    let output = client.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(lines_in(&partial) < 2_999, "the run finished before Ctrl-C");
+    assert!(
+        stderr.contains("tagged ") && stderr.contains("interrupted") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    let output = tag_to(&input, &server.url(), &partial, &["--resume"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        std::fs::read(&partial).unwrap(),
+        std::fs::read(&whole).unwrap(),
+        "resumed output differs from an uninterrupted run"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("partial.jsonl.errors.jsonl")).unwrap(),
+        whole_errors
+    );
+}
+
+#[test]
+fn jsonl_edges_numeric_ids_f32_scores_and_plain_text_on_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("docs.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\": 42, \"text\": \"全面推行“双随机、一公开”监管。\"}\n\
+         {\"id\": \"x\", \"text\": [\"a\"]}\n\
+         {\"id\": \"y\"}\n\
+         [1, 2]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.jsonl");
+    let output = fgf_tag(&[
+        input.to_str().unwrap(),
+        "--local",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(ids(&out), ["42"]);
+    let line = std::fs::read_to_string(&out).unwrap();
+    // Scores as the f32 they are: the shortest form that reads back as
+    // the same f32 (what grpcurl prints), not the f64 widening.
+    let mut scores = 0;
+    for part in line.split("\"score\":").skip(1) {
+        let number: String = part
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == 'e' || *c == '-')
+            .collect();
+        let f: f32 = number.parse().unwrap();
+        let shortest = if f.fract() == 0.0 {
+            format!("{}", f as i64)
+        } else {
+            f.to_string()
+        };
+        assert_eq!(number, shortest, "{line}");
+        scores += 1;
+    }
+    assert!(scores > 0, "{line}");
+    let errors = std::fs::read_to_string(dir.path().join("out.jsonl.errors.jsonl")).unwrap();
+    let messages: Vec<String> = errors
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(messages[0], "line 2: \"text\" must be a string");
+    assert_eq!(messages[1], "line 3: no \"text\" field");
+    assert!(
+        messages[2].starts_with("line 4: not a JSON object"),
+        "{messages:?}"
+    );
+    for m in &messages {
+        assert!(
+            !m.contains("invalid type") && !m.contains("expected"),
+            "{m}"
+        );
+    }
+
+    // Plain text on stdin: a hint to use tag-one, nothing written.
+    let mut child = fgf_tag(&["-", "--local", "--out", out.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("关于推进政务服务的通知\n各部门：\n".as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("fgf tag-one -"), "{stderr}");
 }
