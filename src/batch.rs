@@ -1689,6 +1689,7 @@ pub fn run_local(
     interrupted: Arc<AtomicBool>,
 ) -> Result<()> {
     let tag_options = tag_options(&options.request);
+    let omit_text = options.request.omit_text;
     let threads = options.threads.max(1);
     let window = Arc::new(Window::new(options.window.max(threads)));
     type Item = (u64, std::result::Result<Doc, BadInput>);
@@ -1707,8 +1708,8 @@ pub fn run_local(
                     let outcome = match item {
                         Ok(doc) => {
                             let tagged = tagger.tag(&doc.text, &tag_options);
-                            Outcome::Tagged(crate::service::to_response(
-                                &tagger, doc.id, &doc.text, &tagged,
+                            Outcome::Tagged(crate::service::to_response_with(
+                                &tagger, doc.id, &doc.text, &tagged, omit_text,
                             ))
                         }
                         Err(bad) => Outcome::Failed {

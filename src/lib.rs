@@ -15,6 +15,7 @@ pub mod client;
 pub mod codec;
 pub mod compare;
 pub mod corpus;
+pub mod eval_real;
 pub mod features;
 pub mod fuzzing;
 pub mod layout;

@@ -167,6 +167,22 @@ enum Command {
         #[arg(long)]
         show_errors: bool,
     },
+    /// Score the tagger on real documents against line-level gold labels
+    /// (the format is in the eval_real module doc and the README): pillar and
+    /// theme precision/recall/F1, per-label scores, role accuracy, and
+    /// boilerplate lines that got labels.
+    EvalReal {
+        /// Folder holding the documents the gold file names.
+        docs: PathBuf,
+        /// Gold file: one JSON object per gold line.
+        gold: PathBuf,
+        /// Model file (default: found as for `fgf serve`).
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
+        /// Also list every gold line the tagger got wrong.
+        #[arg(long)]
+        show_errors: bool,
+    },
     /// Segment text with jieba and the domain dictionary (TEXT, or - for stdin).
     Segment {
         /// The text to segment, or - to read it from stdin.
@@ -256,6 +272,10 @@ enum Command {
         /// Add evidence terms to every label.
         #[arg(long)]
         evidence: bool,
+        /// Leave span text out of the output (offsets only; TagRequest.omit_text):
+        /// the output is 5-6 times smaller with --sentences.
+        #[arg(long)]
+        omit_text: bool,
         /// Threads for --local (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
@@ -577,6 +597,19 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::EvalReal {
+            docs,
+            gold,
+            model,
+            show_errors,
+        } => {
+            let model = fgf_tagger::model_path::resolve(model.as_deref())?;
+            let tagger = Tagger::load(&model)?;
+            let gold = fgf_tagger::eval_real::load_gold(&gold)?;
+            let scores = fgf_tagger::eval_real::evaluate(&tagger, &docs, &gold)?;
+            print!("{}", fgf_tagger::eval_real::report(&scores, show_errors));
+            Ok(())
+        }
         Command::Segment { text, dict, model } => {
             let text = if text == "-" { read_stdin()? } else { text };
             let tagger;
@@ -749,6 +782,7 @@ fn run(cli: Cli) -> Result<()> {
             sentences,
             lines,
             evidence,
+            omit_text,
             threads,
             auth_token_file,
             tls_ca,
@@ -785,6 +819,7 @@ fn run(cli: Cli) -> Result<()> {
                         0
                     },
                     include_evidence: evidence,
+                    omit_text,
                     ..Default::default()
                 },
                 threads: threads.unwrap_or(BatchOptions::default().threads).max(1),

@@ -796,3 +796,33 @@ fn jsonl_edges_numeric_ids_f32_scores_and_plain_text_on_stdin() {
     assert!(!output.status.success());
     assert!(stderr.contains("fgf tag-one -"), "{stderr}");
 }
+
+#[test]
+fn omit_text_leaves_span_text_out_locally_and_through_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs.jsonl");
+    write_docs(&docs, 3);
+    let server = TestServer::start(&[]);
+    let url = server.url();
+    for mode in [vec!["--local"], vec!["--server", url.as_str()]] {
+        let out = dir.path().join("out.jsonl");
+        let mut args = vec![docs.to_str().unwrap(), "--omit-text", "--sentences"];
+        args.extend(mode.iter().copied());
+        args.extend(["--out", out.to_str().unwrap()]);
+        let output = fgf_tag(&args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for line in std::fs::read_to_string(&out).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let spans = v["spans"].as_array().unwrap();
+            assert!(!spans.is_empty());
+            for span in spans {
+                assert!(span.get("text").is_none(), "{mode:?}: {span}");
+                assert!(span["end"].as_u64().unwrap() > 0, "{mode:?}: {span}");
+            }
+        }
+    }
+}

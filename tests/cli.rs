@@ -101,6 +101,7 @@ fn every_flag_and_argument_has_help_text() {
         "bench",
         "soak",
         "eval-layout",
+        "eval-real",
     ];
     for command in commands {
         let out = fgf(&[command, "--help"]);
