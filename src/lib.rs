@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod batch;
+pub mod boilerplate;
 pub mod client;
 pub mod codec;
 pub mod compare;

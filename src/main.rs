@@ -592,6 +592,7 @@ fn run(cli: Cli) -> Result<()> {
             let (_, _, corpus) = train::load_inputs(&dir)?;
             let evaluation = train::evaluate(&tagger, &corpus.test);
             print!("{}", train::report(tagger.model(), &evaluation));
+            print!("{}", train::test_parts(&tagger, &corpus.test));
             if show_errors {
                 print!("{}", train::errors(&tagger, &corpus.test));
             }

@@ -145,6 +145,10 @@ pub struct Model {
     /// each fold's are tuned on the other folds).
     #[serde(default)]
     pub cv: Option<Evaluation>,
+    /// The learned boilerplate check of short lines (absent in models
+    /// trained before it existed: then the role rules alone decide).
+    #[serde(default)]
+    pub boilerplate: Option<crate::boilerplate::BoilerplateModel>,
 }
 
 /// A term that raised a label's score, and where its words are.
@@ -442,6 +446,7 @@ impl ValidTrainParams {
         };
 
         let x = dense(&vectors, space.len());
+        let boilerplate = Some(self.fit_boilerplate(&x, train)?);
         let fitted = fit_all(params, x.view(), &gold, n_labels)?;
         let mut weights = vec![0.0f32; space.len() * n_labels];
         for (j, (w, _)) in fitted.iter().enumerate() {
@@ -470,6 +475,67 @@ impl ValidTrainParams {
             train_support,
             test: None,
             cv,
+            boilerplate,
+        })
+    }
+
+    /// Fits the learned boilerplate check on every sample's role, over the
+    /// term features `x` plus layout features. Its threshold is chosen on
+    /// out-of-fold probabilities of the lines it will be asked about (short,
+    /// and not boilerplate by the rules); without folds it is 0.5.
+    fn fit_boilerplate(
+        &self,
+        x: &Array2<f32>,
+        train: &[Sample],
+    ) -> Result<crate::boilerplate::BoilerplateModel> {
+        use crate::boilerplate::{LAYOUT_FEATURES, MAX_CHARS, layout_features};
+        use crate::role::{Role, classify};
+        let params = &self.0;
+        let n_terms = x.ncols();
+        let mut full = Array2::<f32>::zeros((x.nrows(), n_terms + LAYOUT_FEATURES));
+        full.slice_mut(ndarray::s![.., ..n_terms]).assign(x);
+        for (i, s) in train.iter().enumerate() {
+            for (k, v) in layout_features(&s.text).into_iter().enumerate() {
+                full[[i, n_terms + k]] = v;
+            }
+        }
+        let gold: Vec<bool> = train.iter().map(|s| s.role == Role::Boilerplate).collect();
+        let asked: Vec<bool> = train
+            .iter()
+            .map(|s| {
+                s.text.trim().chars().count() <= MAX_CHARS
+                    && classify(s.text.trim()) != Role::Boilerplate
+            })
+            .collect();
+        let k = params.threshold_folds;
+        let mut oof = vec![0.0f32; train.len()];
+        for fold in 0..if k >= 2 { k } else { 0 } {
+            let (fit_rows, held_rows): (Vec<usize>, Vec<usize>) =
+                (0..train.len()).partition(|i| i % k != fold);
+            let xf = full.select(ndarray::Axis(0), &fit_rows);
+            let yf: Vec<bool> = fit_rows.iter().map(|&i| gold[i]).collect();
+            let (w, b) = fit_label(params.alpha, params.max_iterations, xf.view(), &yf)?;
+            for &i in &held_rows {
+                let z: f32 = full.row(i).iter().zip(&w).map(|(a, b)| a * b).sum::<f32>() + b;
+                oof[i] = sigmoid(z);
+            }
+        }
+        let (p, g): (Vec<f32>, Vec<bool>) = (0..train.len())
+            .filter(|&i| asked[i])
+            .map(|i| (oof[i], gold[i]))
+            .unzip();
+        // Calling body text boilerplate drops its labels: never below even odds.
+        let threshold = if k >= 2 {
+            best_threshold(&p, &g, 0.5).max(0.5)
+        } else {
+            0.5
+        };
+        let (w, intercept) = fit_label(params.alpha, params.max_iterations, full.view(), &gold)?;
+        Ok(crate::boilerplate::BoilerplateModel {
+            term_weights: w[..n_terms].to_vec(),
+            layout_weights: w[n_terms..].to_vec(),
+            intercept,
+            threshold,
         })
     }
 
@@ -634,16 +700,19 @@ impl Model {
     }
 
     /// Chooses labels from scores. Themes at or above their threshold are
-    /// returned; a pillar is returned exactly when one of its themes is (the
-    /// corpus never labels a pillar without a theme, and a pillar classifier
-    /// firing alone was mostly wrong on the test split), scored as the larger
-    /// of its own probability and its best theme's. `threshold` overrides the
-    /// per-label defaults when given. Returns `(label column, score)` pairs in
-    /// taxonomy order.
+    /// returned, each with its pillar, scored as the larger of the pillar's
+    /// own probability and its best theme's. A pillar is also returned alone
+    /// when its own probability reaches its threshold: text about a pillar
+    /// in general ("（一）深化简政放权", "加强事中事后监管") names no theme's
+    /// measure, and the corpus labels such text with the pillar only.
+    /// `threshold` overrides the per-label defaults when given. Returns
+    /// `(label column, score)` pairs in taxonomy order.
     pub fn decide(&self, scores: &[f32], threshold: Option<f32>) -> Vec<(usize, f32)> {
         let t = &self.taxonomy;
         let thr = |j: usize| threshold.unwrap_or(self.thresholds[j]);
-        let mut pillar_score: Vec<Option<f32>> = vec![None; t.pillars.len()];
+        let mut pillar_score: Vec<Option<f32>> = (0..t.pillars.len())
+            .map(|p| (scores[p] >= thr(p)).then_some(scores[p]))
+            .collect();
         let mut out = Vec::new();
         for j in t.pillars.len()..t.len() {
             if scores[j] >= thr(j) {

@@ -196,10 +196,30 @@ impl Tagger {
             .collect()
     }
 
+    /// The role of a paragraph: the role rules, then, for a short line they
+    /// do not call boilerplate, the model's learned boilerplate check
+    /// ([`crate::boilerplate`]).
+    pub fn role_of(&self, text: &str) -> Role {
+        let text = text.trim();
+        let rules = role::classify(text);
+        let Some(check) = &self.model.boilerplate else {
+            return rules;
+        };
+        if rules == Role::Boilerplate || text.chars().count() > crate::boilerplate::MAX_CHARS {
+            return rules;
+        }
+        let v = self.model.vectorize(&self.tokenizer, text);
+        if check.probability(text, &v) >= check.threshold {
+            Role::Boilerplate
+        } else {
+            rules
+        }
+    }
+
     /// Labels as the service would give a text on its own line: nothing when
-    /// the role rules call it boilerplate. Used for evaluation.
+    /// it is boilerplate. Used for evaluation.
     pub fn predict(&self, text: &str) -> Vec<LabelHit> {
-        match role::classify(text.trim()) {
+        match self.role_of(text) {
             Role::Boilerplate => Vec::new(),
             _ => self.labels(text, None, false),
         }
@@ -222,7 +242,7 @@ impl Tagger {
                 let role = if repeated.contains(para_text) {
                     Role::Boilerplate
                 } else {
-                    role::classify(para_text)
+                    self.role_of(para_text)
                 };
                 let labels = self.labels_for(para_text, role, options);
                 let sentences = if options.sentences {

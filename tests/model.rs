@@ -144,39 +144,34 @@ fn a_heading_gets_only_what_it_says() {
 
 #[test]
 fn training_again_reproduces_the_committed_model() {
-    // Training is deterministic on one machine; across CPUs, SIMD kernels may
-    // sum floats in another order, so allow for tiny drift rather than
-    // demanding identical bits.
+    // The committed weights are what `fgf train` fits on the committed
+    // corpus. The final fits (label weights, intercepts, the boilerplate
+    // check) do not depend on the cross-validation that calibrates scores
+    // and tunes thresholds, so the test refits without it: a quarter of the
+    // cost of `fgf train`, same weights. Training is deterministic on one
+    // machine; across CPUs, SIMD kernels may sum floats in another order, so
+    // allow for tiny drift rather than demanding identical bits.
     let (dir, tagger) = committed();
     let committed: &Model = tagger.model();
-    let params = committed.params.check().unwrap();
-    let fresh = train::train(&dir, &params).unwrap().model;
+    let params = committed.params.threshold_folds(0).check().unwrap();
+    let (taxonomy, dictionary, corpus) = train::load_inputs(&dir).unwrap();
+    let fresh = params.fit(&taxonomy, &dictionary, &corpus.train).unwrap();
     assert_eq!(fresh.features.vocabulary, committed.features.vocabulary);
-    for (a, b) in fresh.thresholds.iter().zip(&committed.thresholds) {
-        assert!(
-            (a - b).abs() <= 0.051,
-            "thresholds {a} vs {b}: retrain and commit"
-        );
-    }
-    let max_diff = fresh
-        .weights
-        .iter()
-        .zip(&committed.weights)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    assert!(
-        max_diff < 0.05,
-        "weights differ by {max_diff}: retrain and commit"
+    let max_diff = |a: &[f32], b: &[f32]| {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max)
+    };
+    let d = max_diff(&fresh.weights, &committed.weights);
+    assert!(d < 0.05, "weights differ by {d}: retrain and commit");
+    let d = max_diff(&fresh.intercepts, &committed.intercepts);
+    assert!(d < 0.05, "intercepts differ by {d}: retrain and commit");
+    let (f, c) = (
+        fresh.boilerplate.as_ref().expect("a boilerplate check"),
+        committed.boilerplate.as_ref().expect("the committed model has a boilerplate check"),
     );
-    let (f, c) = (fresh.test.unwrap(), committed.test.clone().unwrap());
-    for (name, a, b) in [
-        ("pillar micro F1", f.pillar_micro.f1, c.pillar_micro.f1),
-        ("theme micro F1", f.theme_micro.f1, c.theme_micro.f1),
-        ("theme macro F1", f.theme_macro.f1, c.theme_macro.f1),
-    ] {
-        assert!(
-            (a - b).abs() <= 0.01,
-            "{name}: retrained {a:.4}, committed {b:.4}"
-        );
-    }
+    let d = max_diff(&f.term_weights, &c.term_weights).max(max_diff(&f.layout_weights, &c.layout_weights));
+    assert!(d < 0.05, "boilerplate weights differ by {d}: retrain and commit");
 }
