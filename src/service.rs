@@ -31,6 +31,7 @@ use std::time::Duration;
 use crate::telemetry::{Rpc, Telemetry};
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::features::TermKind;
 use crate::pb;
 use crate::role::Role;
 use crate::segment::{LineMode, TextSpan};
@@ -671,6 +672,7 @@ fn label_scores(
                             char_start: char_start as u32,
                             char_end: (char_start + span_text[e.start..e.end].chars().count())
                                 as u32,
+                            kind: evidence_kind(e.kind) as i32,
                         }
                     })
                     .collect(),
@@ -679,6 +681,15 @@ fn label_scores(
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
     out
+}
+
+fn evidence_kind(kind: TermKind) -> pb::EvidenceKind {
+    match kind {
+        TermKind::Word => pb::EvidenceKind::Word,
+        TermKind::Dict => pb::EvidenceKind::Dictionary,
+        TermKind::WordPair => pb::EvidenceKind::WordPair,
+        TermKind::CharPair => pb::EvidenceKind::CharPair,
+    }
 }
 
 fn to_span(tagger: &Tagger, text: &str, s: &TaggedSpan, omit_text: bool) -> pb::Span {

@@ -617,6 +617,114 @@ async fn evidence_points_at_the_words_that_raised_each_label() {
     );
 }
 
+/// `norm` with the word `w` taken off its front (`#`, a number folded by
+/// the features, takes a run of digits).
+fn strip_word<'a>(norm: &'a str, w: &str) -> Option<&'a str> {
+    if w == "#" {
+        let n = norm
+            .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '%' | ',')))
+            .unwrap_or(norm.len());
+        (n > 0).then(|| &norm[n..])
+    } else {
+        norm.strip_prefix(w)
+    }
+}
+
+/// Asserts that the original characters at an evidence item's offsets,
+/// normalised, are exactly its term's characters: the word for a word or
+/// dictionary hit, the two words (only punctuation between) for a word
+/// pair, the two characters (only punctuation or a wrap newline between)
+/// for a character pair.
+fn assert_evidence_covers_its_term(text: &str, e: &pb::Evidence) {
+    use pb::EvidenceKind as K;
+    let (s, t) = (e.start as usize, e.end as usize);
+    assert_eq!(text[..s].chars().count(), e.char_start as usize);
+    assert_eq!(text[..t].chars().count(), e.char_end as usize);
+    let original = &text[s..t];
+    let norm = fgf_tagger::normalize::Normalized::new(original).text;
+    let gap = |g: &str| !g.chars().any(char::is_alphanumeric);
+    let ok = match e.kind() {
+        K::Word => strip_word(&norm, &e.term) == Some(""),
+        K::Dictionary => {
+            let w = e
+                .term
+                .strip_prefix('@')
+                .expect("a dictionary hit starts with @");
+            strip_word(&norm, w) == Some("")
+        }
+        K::WordPair => {
+            let (a, b) = e.term.split_once(' ').expect("a word pair has a space");
+            (0..=norm.len())
+                .filter(|&i| norm.is_char_boundary(i))
+                .any(|i| {
+                    strip_word(&norm[..i], a).is_some_and(gap)
+                        && strip_word(&norm[i..], b) == Some("")
+                })
+        }
+        K::CharPair => {
+            let mut pair = e
+                .term
+                .strip_prefix('#')
+                .expect("a char pair starts with #")
+                .chars();
+            let (x, y) = (pair.next().unwrap(), pair.next().unwrap());
+            assert_eq!(pair.next(), None, "{}", e.term);
+            let mut cs = norm.chars();
+            cs.next() == Some(x) && cs.next_back() == Some(y) && gap(cs.as_str())
+        }
+        K::Unspecified => false,
+    };
+    assert!(ok, "{:?} ({:?}) points at {original:?}", e.term, e.kind());
+}
+
+/// Report paragraphs as users send them: traditional characters,
+/// full-width digits, hard-wrapped lines, spaced-out words; and the sample
+/// reply.
+const EVIDENCE_DOC: &str = "二、關於深化“放管服”改革\n\
+\u{3000}\u{3000}全面推行證明事項告知承諾制，對１２項涉企經營許可事項實行告知承諾，\n\
+企業作出承諾即可當場辦理。依託一體化政務服務平台，推進政務服務“一網通辦”，\n\
+企業群眾辦事“最多跑一次”。\n\
+\u{3000}\u{3000}推行部門聯合“雙隨機、一公開”監管，建立信用監管機制，對失信企業依法實施聯合懲戒。\n\
+\u{3000}\u{3000}成立行政審批局，實行“一枚印章管審批”，向鄉鎮下放事項４５項。依託互聯網+ 監管系統開展專項檢查，\
+抽查比例不低於５%，全年辦理投訴１２３件。\n\
+\u{3000}\u{3000}推進城市運行“一網統管”。為全市８０歲以上老人發放高齡補貼。\n";
+
+#[tokio::test]
+async fn every_evidence_item_points_at_exactly_its_terms_characters() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let mut seen = std::collections::HashMap::new();
+    for (id, text) in [("traditional", EVIDENCE_DOC), ("reply", REPLY)] {
+        let mut req = request(id, text);
+        req.include_evidence = true;
+        req.granularity = Granularity::Sentence as i32;
+        let resp = client.tag(req).await.unwrap().into_inner();
+        let spans = resp
+            .spans
+            .iter()
+            .flat_map(|p| std::iter::once(p).chain(&p.sentences));
+        for span in spans {
+            for label in span.themes.iter().chain(&span.pillars) {
+                for e in &label.evidence {
+                    assert!(e.start >= span.start && e.end <= span.end, "{e:?}");
+                    assert_evidence_covers_its_term(text, e);
+                    seen.entry(e.kind())
+                        .or_insert_with(Vec::new)
+                        .push(e.term.clone());
+                }
+            }
+        }
+    }
+    // The documents give evidence of both pair kinds (and plain words).
+    for kind in [
+        pb::EvidenceKind::Word,
+        pb::EvidenceKind::WordPair,
+        pb::EvidenceKind::CharPair,
+    ] {
+        assert!(seen.contains_key(&kind), "no {kind:?} evidence in {seen:?}");
+    }
+}
+
 #[tokio::test]
 async fn sigterm_ends_open_streams_after_the_documents_in_hand() {
     let server = TestServer::start(&[]);
