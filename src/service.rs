@@ -217,8 +217,15 @@ impl TaggerService {
 
     /// Loads `path`, checks it against the model serving now and swaps it
     /// in. Returns the new version, or why the file was refused (the old
-    /// model keeps serving).
+    /// model keeps serving). Counted in `fgf_reloads_total{result}`; the
+    /// callers log a refusal.
     pub fn reload(&self, path: &std::path::Path) -> anyhow::Result<String> {
+        let result = self.try_reload(path);
+        self.telemetry.reloaded(result.is_ok());
+        result
+    }
+
+    fn try_reload(&self, path: &std::path::Path) -> anyhow::Result<String> {
         use anyhow::bail;
         let new = Tagger::load(path)?;
         let old = self.tagger.load();
@@ -247,7 +254,7 @@ impl TaggerService {
         let version = new.model().version.clone();
         let previous = old.model().version.clone();
         self.tagger.store(Arc::new(new));
-        tracing::info!(from = %previous, to = %version, "model reloaded");
+        tracing::info!(path = %path.display(), from = %previous, to = %version, "model reloaded");
         Ok(version)
     }
 

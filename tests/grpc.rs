@@ -903,6 +903,160 @@ async fn metrics_count_calls_by_rpc_and_status() {
     }
 }
 
+/// A request with the `authorization` header set to `value` as it is.
+fn with_authorization<T>(msg: T, value: &str) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(msg);
+    req.metadata_mut()
+        .insert("authorization", value.parse().unwrap());
+    req
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_failures_show_in_metrics_and_log() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "s3cret-token\n").unwrap();
+    // A copy of the model, to reload it and then a corrupt file.
+    let model = dir.path().join("fgf.model");
+    std::fs::copy("models/fgf.model", &model).unwrap();
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let (server, log) = TestServer::start_logged(
+        &[
+            "--auth-token-file",
+            token_file.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--metrics-addr",
+            &metrics,
+        ],
+        "info",
+    );
+    let mut client = server.client().await;
+
+    // Any case of the scheme (RFC 7235), one or more spaces.
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR "] {
+        let req = with_authorization(
+            request("ok", "推行“一网通办”。"),
+            &format!("{scheme} s3cret-token"),
+        );
+        assert_eq!(
+            client.tag(req).await.unwrap().into_inner().id,
+            "ok",
+            "{scheme}"
+        );
+    }
+    // Refused: no header (twice), another scheme, a wrong token.
+    for _ in 0..2 {
+        let err = client.tag(request("none", "正文。")).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated);
+    }
+    let err = client
+        .tag(with_authorization(
+            request("basic", "正文。"),
+            "Basic s3cret-token",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    assert!(
+        err.message().contains("Bearer <token>"),
+        "{}",
+        err.message()
+    );
+    let err = client
+        .get_model_info(with_authorization(
+            pb::GetModelInfoRequest {},
+            "bearer wr0ng-token",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    // Health needs no token.
+    let mut health = HealthClient::new(server.channel().await);
+    let status = health
+        .check(HealthCheckRequest {
+            service: "fgf.v1.Tagger".to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.status(), ServingStatus::Serving);
+    // Nor does reflection, which grpcurl needs to call anything (health
+    // included): the README's grpcurl health check works as written.
+    use tonic_reflection::pb::v1alpha as ra;
+    let mut reflection =
+        ra::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let list = ra::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(ra::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut answers = reflection
+        .server_reflection_info(tokio_stream::iter([list]))
+        .await
+        .expect("reflection without a token")
+        .into_inner();
+    assert!(answers.next().await.unwrap().is_ok());
+
+    // A reload that works, and one of a corrupt file.
+    let authed = || with_authorization(pb::ReloadModelRequest {}, "Bearer s3cret-token");
+    client.reload_model(authed()).await.unwrap();
+    std::fs::write(&model, b"{ not a model").unwrap();
+    let err = client.reload_model(authed()).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+
+    let body = scrape(&metrics).await;
+    for line in [
+        "fgf_auth_failures_total{reason=\"missing\"} 2",
+        "fgf_auth_failures_total{reason=\"malformed\"} 1",
+        "fgf_auth_failures_total{reason=\"wrong_token\"} 1",
+        "fgf_reloads_total{result=\"ok\"} 1",
+        "fgf_reloads_total{result=\"failed\"} 1",
+    ] {
+        assert!(body.contains(line), "{line} missing in\n{body}");
+    }
+
+    // The log: each refusal at warn with peer, rpc and reason; reloads at
+    // info and warn; never the token or what was presented.
+    let text = log.wait_for(&["model reload refused"]);
+    let refused: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("call refused"))
+        .collect();
+    assert_eq!(refused.len(), 4, "{text}");
+    for l in &refused {
+        assert!(l.contains("WARN") && l.contains("peer=127.0.0.1:"), "{l}");
+    }
+    for (rpc, reason) in [
+        ("Tag", "missing"),
+        ("Tag", "malformed"),
+        ("GetModelInfo", "wrong_token"),
+    ] {
+        let want = format!("rpc=/fgf.v1.Tagger/{rpc} reason={reason}");
+        assert!(
+            refused.iter().any(|l| l.contains(&want)),
+            "{want}: {refused:?}"
+        );
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.contains("INFO") && l.contains("model reloaded")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("WARN") && l.contains("model reload refused")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("s3cret") && !text.contains("wr0ng"),
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn one_connection_over_its_call_limit_is_shed_while_others_are_served() {
     let server = TestServer::start(&[
