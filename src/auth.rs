@@ -1,11 +1,14 @@
 //! Optional bearer-token authentication of gRPC calls.
 //!
 //! With a token configured (`fgf serve --auth-token-file FILE` or the
-//! `FGF_AUTH_TOKEN` environment variable), every call to `fgf.v1.Tagger` and
-//! to reflection must carry `authorization: Bearer <token>`; health checks
-//! stay open so probes need no secret. The token is compared in constant
+//! `FGF_AUTH_TOKEN` environment variable), every call to `fgf.v1.Tagger`
+//! must carry `authorization: Bearer <token>`; health checks and reflection
+//! stay open, so probes need no secret and grpcurl (which resolves every
+//! method by reflection, health included) can check health without one. The scheme is case-insensitive
+//! (`bearer`, `BEARER`), as RFC 7235 says. The token is compared in constant
 //! time (over SHA-256 digests, so its length does not leak either) and is
-//! never logged.
+//! never logged; a refused call is logged (peer, rpc, reason) and counted in
+//! `fgf_auth_failures_total{reason}` by the server.
 
 use std::path::Path;
 
@@ -70,24 +73,86 @@ impl BearerToken {
             == 0
     }
 
+    /// Checks the value of an `authorization` header (`None`: no header).
+    pub fn verify(&self, header: Option<&[u8]>) -> Result<(), AuthFailure> {
+        let header = header.ok_or(AuthFailure::Missing)?;
+        let token = std::str::from_utf8(header)
+            .ok()
+            .and_then(bearer_credentials)
+            .ok_or(AuthFailure::Malformed)?;
+        if self.matches(token) {
+            Ok(())
+        } else {
+            Err(AuthFailure::WrongToken)
+        }
+    }
+
     /// Checks a request's `authorization` header.
     #[allow(clippy::result_large_err)]
     pub fn check<T>(&self, request: Request<T>) -> Result<Request<T>, Status> {
-        let presented = request
+        let header = request
             .metadata()
             .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        match presented {
-            Some(token) if self.matches(token) => Ok(request),
-            Some(_) => {
-                tracing::warn!("call refused: wrong bearer token");
-                Err(Status::unauthenticated("the bearer token is not accepted"))
-            }
-            None => Err(Status::unauthenticated(
-                "this server needs a token: send the header 'authorization: Bearer <token>'",
-            )),
+            .map(|v| v.as_bytes());
+        match self.verify(header) {
+            Ok(()) => Ok(request),
+            Err(why) => Err(why.status()),
         }
+    }
+}
+
+/// The token of an `authorization` header value `Bearer <token>`. The
+/// scheme is case-insensitive (RFC 7235 section 2.1, RFC 6750), so `bearer`
+/// and `BEARER` do too; one or more spaces separate it from the token.
+pub fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim_start_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Why a call was refused for its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `authorization` header.
+    Missing,
+    /// A header that is not `Bearer <token>` (another scheme, no token).
+    Malformed,
+    /// A bearer token that is not the server's.
+    WrongToken,
+}
+
+impl AuthFailure {
+    /// Every reason, in the order of [`AuthFailure::index`].
+    pub const ALL: [AuthFailure; 3] = [
+        AuthFailure::Missing,
+        AuthFailure::Malformed,
+        AuthFailure::WrongToken,
+    ];
+
+    /// The `reason` label of `fgf_auth_failures_total` and of the log line.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "missing",
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::WrongToken => "wrong_token",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The UNAUTHENTICATED status the caller gets, saying what to send.
+    pub fn status(self) -> Status {
+        Status::unauthenticated(match self {
+            AuthFailure::Missing => {
+                "this server needs a token: send the header 'authorization: Bearer <token>'"
+            }
+            AuthFailure::Malformed => {
+                "the authorization header must be 'Bearer <token>' (scheme Bearer, a space, the token)"
+            }
+            AuthFailure::WrongToken => "the bearer token is not accepted",
+        })
     }
 }
 
@@ -151,5 +216,40 @@ mod tests {
         let mut right = Request::new(());
         authorize(&mut right, "abc").unwrap();
         assert!(t.check(right).is_ok());
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        let t = BearerToken::new("abc").unwrap();
+        for header in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "bEaReR  abc",
+            " Bearer abc ",
+        ] {
+            assert_eq!(t.verify(Some(header.as_bytes())), Ok(()), "{header:?}");
+            let mut req = Request::new(());
+            req.metadata_mut()
+                .insert("authorization", header.trim().parse().unwrap());
+            assert!(t.check(req).is_ok(), "{header:?}");
+        }
+        assert_eq!(t.verify(None), Err(AuthFailure::Missing));
+        for header in [
+            "Basic abc",
+            "Bearer",
+            "Bearer ",
+            "Bearerabc",
+            "abc",
+            "Token abc",
+        ] {
+            assert_eq!(
+                t.verify(Some(header.as_bytes())),
+                Err(AuthFailure::Malformed),
+                "{header:?}"
+            );
+        }
+        assert_eq!(t.verify(Some(b"bearer abd")), Err(AuthFailure::WrongToken));
+        assert_eq!(t.verify(Some(b"Bearer \xff")), Err(AuthFailure::Malformed));
     }
 }

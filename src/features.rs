@@ -1,10 +1,19 @@
 //! Turning words into TF-IDF feature vectors.
 //!
-//! A document's terms are its words, its word bigrams (`a b`), its
-//! character bigrams of CJK text (`#ab`, which make the model robust to
-//! segmentation differences) and a second term `@word` for each
-//! domain-dictionary word (`fgf compare` found this set best; see
-//! `models/REPORT.md`). The vocabulary and IDF are fitted on the training
+//! A document's terms are of four kinds ([`TermKind`]), told apart by how
+//! their string is written:
+//!
+//! * a word: the normalised word (`审批`), a number folded to `#`;
+//! * a dictionary hit `@word`: a second term for each domain-dictionary
+//!   word, so the reform's vocabulary weighs twice (`@#` for a number in
+//!   the dictionary, such as the 12345 hotline);
+//! * a word pair `a b`: two consecutive words (punctuation between them is
+//!   not a word, so a pair may span it) joined by one space;
+//! * a character pair `#xy`: two consecutive CJK characters, inside a word
+//!   or across the boundary of two consecutive words (which makes the
+//!   model robust to segmentation differences).
+//!
+//! `fgf compare` found this set best (see `models/REPORT.md`). The vocabulary and IDF are fitted on the training
 //! split and stored in the model. Vectors use sublinear term frequency
 //! (`1 + ln tf`), are multiplied by IDF and L2-normalised; they are sparse
 //! (sorted `(index, value)` pairs), so scoring costs only the terms present.
@@ -14,7 +23,8 @@ use std::collections::HashMap;
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::tokenize::Words;
+use crate::normalize::Normalized;
+use crate::tokenize::{FeatureWord, Words};
 
 /// How terms are built and which are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -59,7 +69,7 @@ impl FeatureParams {
     /// All terms of a document given its normalised feature words.
     pub fn terms(&self, words: Words<'_>) -> Vec<String> {
         let mut terms = Vec::with_capacity(words.len() * 3);
-        self.each_term(words, |term, _, _| terms.push(term));
+        self.each_term(words, |term| terms.push(term));
         terms
     }
 
@@ -71,12 +81,30 @@ impl FeatureParams {
         self.walk(words, |term, first, last| f(term.hash(), first, last));
     }
 
-    /// Calls `f(term, start, end)` for every term, with the byte range in
-    /// the original text of the word(s) it was built from.
-    pub fn each_term(&self, words: Words<'_>, mut f: impl FnMut(String, usize, usize)) {
-        let at = words.as_slice();
+    /// Calls `f(term)` for every term (the strings the vocabulary holds).
+    pub fn each_term(&self, words: Words<'_>, mut f: impl FnMut(String)) {
+        self.walk(words, |term, _, _| f(term.text()));
+    }
+
+    /// Calls `f(term, kind, place)` for every term, in the order of
+    /// [`Self::each_term`]; `place` gives, on demand, the exact characters
+    /// of the original text the term was built from
+    /// ([`TermPlace::range`]).
+    pub fn each_located_term(
+        &self,
+        words: Words<'_>,
+        mut f: impl FnMut(String, TermKind, TermPlace),
+    ) {
         self.walk(words, |term, first, last| {
-            f(term.text(), at[first].start, at[last].end)
+            let place = TermPlace {
+                first,
+                last,
+                chars: match term {
+                    Term::Chars(_, _, at) => Some(at),
+                    _ => None,
+                },
+            };
+            f(term.text(), term.kind(), place)
         });
     }
 
@@ -105,15 +133,15 @@ impl FeatureParams {
                     && is_cjk(x)
                     && is_cjk(y)
                 {
-                    f(Term::Chars(x, y), i - 1, i);
+                    f(Term::Chars(x, y, CharsAt::Across), i - 1, i);
                 }
             }
             if self.char_bigrams {
                 let mut chars = w.chars();
                 if let Some(mut a) = chars.next() {
-                    for b in chars {
+                    for (k, b) in chars.enumerate() {
                         if is_cjk(a) && is_cjk(b) {
-                            f(Term::Chars(a, b), i, i);
+                            f(Term::Chars(a, b, CharsAt::Inside(k)), i, i);
                         }
                         a = b;
                     }
@@ -124,6 +152,108 @@ impl FeatureParams {
     }
 }
 
+/// What a term is made of; see the module documentation for how each
+/// kind's string is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermKind {
+    /// A word (`审批`; `#` for a number).
+    Word,
+    /// A domain-dictionary word's second term (`@告知承诺制`).
+    Dict,
+    /// Two consecutive words (`信用 监管`).
+    WordPair,
+    /// Two consecutive CJK characters (`#监管`).
+    CharPair,
+}
+
+impl TermKind {
+    /// The kind of a term string as [`FeatureParams::terms`] writes it (the
+    /// same reading as [`term_hash::of`]).
+    pub fn of(term: &str) -> Self {
+        if term.len() > 1 && term.starts_with('@') {
+            return TermKind::Dict;
+        }
+        if let Some(rest) = term.strip_prefix('#') {
+            let mut cs = rest.chars();
+            if let (Some(x), Some(y), None) = (cs.next(), cs.next(), cs.next())
+                && is_cjk(x)
+                && is_cjk(y)
+            {
+                return TermKind::CharPair;
+            }
+        }
+        if term.contains(' ') {
+            TermKind::WordPair
+        } else {
+            TermKind::Word
+        }
+    }
+}
+
+/// Where a term was found among the words of a text, to be turned into
+/// the byte range of exactly its characters in the original text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TermPlace {
+    /// Index of the first and last word it is made of.
+    pub first: usize,
+    pub last: usize,
+    /// For a character pair, which chars of the word(s) it is.
+    pub chars: Option<CharsAt>,
+}
+
+/// The chars of a character pair among the (normalised) chars of its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CharsAt {
+    /// Chars `k` and `k + 1` of its word.
+    Inside(usize),
+    /// The last char of its first word and the first char of the next.
+    Across,
+}
+
+impl TermPlace {
+    /// The byte range in `text` (the text `words` were cut from) of the
+    /// characters that made the term: a word's or dictionary hit's word; a
+    /// word pair from the start of its first word to the end of its second
+    /// (with any punctuation between them); a character pair from its first
+    /// char to its second (with the wrap newline or punctuation between
+    /// them when it crosses a word boundary). A normalised char maps back
+    /// to the original char(s) it came from (a full-width or traditional
+    /// char, a word broken by a wrap newline).
+    pub fn range(&self, text: &str, words: Words<'_>) -> (usize, usize) {
+        let at = words.as_slice();
+        let (first, last) = (&at[self.first], &at[self.last]);
+        let (a, b) = match self.chars {
+            None => return (first.start, last.end),
+            Some(CharsAt::Inside(k)) => (
+                char_range(text, first, Some(k)),
+                char_range(text, first, Some(k + 1)),
+            ),
+            Some(CharsAt::Across) => (
+                char_range(text, first, None),
+                char_range(text, last, Some(0)),
+            ),
+        };
+        (a.map_or(first.start, |r| r.0), b.map_or(last.end, |r| r.1))
+    }
+}
+
+/// The byte range in `text` of normalised char `k` of word `w` (its last
+/// char when `k` is `None`). The word's original text normalises to the
+/// same chars on its own as inside the whole text (it starts and ends at a
+/// visible char, and normalising is char by char, whitespace judged by its
+/// neighbours), so its own offset map serves. `None` if `k` is out of
+/// range (it never is for a term of `w`).
+fn char_range(text: &str, w: &FeatureWord, k: Option<usize>) -> Option<(usize, usize)> {
+    let original = text.get(w.start..w.end)?;
+    let normalized = Normalized::new(original);
+    let k = k.unwrap_or(normalized.char_len().checked_sub(1)?);
+    if k >= normalized.char_len() {
+        return None;
+    }
+    let (s, e) = normalized.original_range(k, k + 1);
+    Some((w.start + s, w.start + e))
+}
+
 /// One term, as its parts: `word`, `@word`, `a b` or `#xy`.
 #[derive(Debug, Clone, Copy)]
 enum Term<'w> {
@@ -131,7 +261,8 @@ enum Term<'w> {
     Word(&'w str, u64),
     Dict(&'w str, u64),
     Pair((&'w str, u64), (&'w str, u64)),
-    Chars(char, char),
+    /// Two chars, and where they are in their word(s).
+    Chars(char, char, CharsAt),
 }
 
 impl Term<'_> {
@@ -140,7 +271,7 @@ impl Term<'_> {
             Term::Word(_, h) => h,
             Term::Dict(_, h) => term_hash::dict(h),
             Term::Pair((_, a), (_, b)) => term_hash::pair(a, b),
-            Term::Chars(x, y) => term_hash::chars(x, y),
+            Term::Chars(x, y, _) => term_hash::chars(x, y),
         }
     }
 
@@ -149,7 +280,16 @@ impl Term<'_> {
             Term::Word(w, _) => w.to_string(),
             Term::Dict(w, _) => format!("@{w}"),
             Term::Pair((a, _), (b, _)) => format!("{a} {b}"),
-            Term::Chars(x, y) => format!("#{x}{y}"),
+            Term::Chars(x, y, _) => format!("#{x}{y}"),
+        }
+    }
+
+    fn kind(self) -> TermKind {
+        match self {
+            Term::Word(..) => TermKind::Word,
+            Term::Dict(..) => TermKind::Dict,
+            Term::Pair(..) => TermKind::WordPair,
+            Term::Chars(..) => TermKind::CharPair,
         }
     }
 }
@@ -511,6 +651,103 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `norm` with the word `w` taken off its front (`#` takes a number).
+    fn strip_word<'a>(norm: &'a str, w: &str) -> Option<&'a str> {
+        if w == "#" {
+            let n = norm
+                .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '%' | ',')))
+                .unwrap_or(norm.len());
+            (n > 0).then(|| &norm[n..])
+        } else {
+            norm.strip_prefix(w)
+        }
+    }
+
+    /// True when `original`, normalised, is exactly the characters of
+    /// `term` (with only non-word characters between the parts of a pair).
+    fn covers(term: &str, kind: TermKind, original: &str) -> bool {
+        let norm = Normalized::new(original).text;
+        let gap = |g: &str| !g.chars().any(char::is_alphanumeric);
+        match kind {
+            TermKind::Word => strip_word(&norm, term) == Some(""),
+            TermKind::Dict => strip_word(&norm, &term[1..]) == Some(""),
+            TermKind::WordPair => {
+                let (a, b) = term.split_once(' ').unwrap();
+                // The second word is found from the back.
+                (0..=norm.len())
+                    .filter(|&i| norm.is_char_boundary(i))
+                    .any(|i| {
+                        strip_word(&norm[..i], a).is_some_and(gap)
+                            && strip_word(&norm[i..], b) == Some("")
+                    })
+            }
+            TermKind::CharPair => {
+                let mut pair = term[1..].chars();
+                let (x, y) = (pair.next().unwrap(), pair.next().unwrap());
+                let mut cs = norm.chars();
+                cs.next() == Some(x) && cs.next_back() == Some(y) && gap(cs.as_str())
+            }
+        }
+    }
+
+    #[test]
+    fn every_term_points_at_exactly_its_characters() {
+        let dict = crate::tokenize::DomainDictionary::parse(
+            "告知承诺制 30000\n一网通办 30000\n互联网+监管 30000\n12345 30000\n",
+        )
+        .unwrap();
+        let tok = crate::tokenize::Tokenizer::new(&dict);
+        // Full-width, traditional, a word broken by a wrap newline, spaced
+        // words, punctuation between words, a number in the dictionary.
+        let text = "推行告知承諾制，實行“一網通辦”和互联网+\n监管，ＡＰＰ办理１２項，\
+                    双 随 机抽查，拨打12345热线。";
+        let p = FeatureParams::default();
+        let words = tok.feature_words(text);
+        let mut kinds = Vec::new();
+        p.each_located_term(words.all(), |term, kind, place| {
+            assert_eq!(kind, TermKind::of(&term), "{term}");
+            let (s, e) = place.range(text, words.all());
+            assert!(s < e && e <= text.len(), "{term}: {s}..{e}");
+            assert!(
+                covers(&term, kind, &text[s..e]),
+                "{term} ({kind:?}) points at {:?}",
+                &text[s..e]
+            );
+            kinds.push((term, kind, &text[s..e]));
+        });
+        for k in [
+            TermKind::Word,
+            TermKind::Dict,
+            TermKind::WordPair,
+            TermKind::CharPair,
+        ] {
+            assert!(kinds.iter().any(|t| t.1 == k), "no {k:?} in {kinds:?}");
+        }
+        // A character pair inside a word is its two characters, not the word.
+        let find = |term: &str| kinds.iter().find(|t| t.0 == term).map(|t| t.2);
+        assert_eq!(find("#承诺"), Some("承諾"));
+        assert_eq!(find("#网通"), Some("網通"));
+        // Across a wrap newline inside a dictionary word, and across words.
+        assert_eq!(find("#网监"), None, "{kinds:?}");
+        assert_eq!(find("#行告"), Some("行告"));
+        assert_eq!(find("@互联网+监管"), Some("互联网+\n监管"));
+        assert_eq!(find("#制实"), Some("制，實"));
+        assert_eq!(find("@#"), Some("12345"));
+    }
+
+    #[test]
+    fn term_kinds_are_read_from_their_strings() {
+        assert_eq!(TermKind::of("审批"), TermKind::Word);
+        assert_eq!(TermKind::of("#"), TermKind::Word);
+        assert_eq!(TermKind::of("@"), TermKind::Word);
+        assert_eq!(TermKind::of("@#"), TermKind::Dict);
+        assert_eq!(TermKind::of("@一网通办"), TermKind::Dict);
+        assert_eq!(TermKind::of("信用 监管"), TermKind::WordPair);
+        assert_eq!(TermKind::of("# 项"), TermKind::WordPair);
+        assert_eq!(TermKind::of("#监管"), TermKind::CharPair);
+        assert_eq!(TermKind::of("#ab"), TermKind::Word);
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub mod soak;
 pub mod tagger;
 pub mod taxonomy;
 pub mod telemetry;
+pub mod tls;
 pub mod tokenize;
 pub mod train;
 

@@ -472,14 +472,12 @@ fn run(cli: Cli) -> Result<()> {
                 |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
             let tls = match (&tls_cert, &tls_key) {
                 (Some(cert), Some(key)) => {
-                    let mut tls = tonic::transport::ServerTlsConfig::new().identity(
-                        tonic::transport::Identity::from_pem(read(cert)?, read(key)?),
-                    );
-                    if let Some(ca) = &tls_client_ca {
-                        tls =
-                            tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
-                    }
-                    Some(tls)
+                    let ca = tls_client_ca.as_ref().map(read).transpose()?;
+                    Some(fgf_tagger::tls::TlsSettings::from_pem(
+                        &read(cert)?,
+                        &read(key)?,
+                        ca.as_deref(),
+                    )?)
                 }
                 _ => None,
             };

@@ -17,7 +17,7 @@ use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::Sample;
-use crate::features::{FeatureParams, FeatureSpace, SparseVector};
+use crate::features::{FeatureParams, FeatureSpace, SparseVector, TermKind};
 use crate::metrics::Evaluation;
 use crate::taxonomy::Taxonomy;
 use crate::tokenize::{DomainDictionary, Tokenizer, Words};
@@ -151,13 +151,16 @@ pub struct Model {
     pub boilerplate: Option<crate::boilerplate::BoilerplateModel>,
 }
 
-/// A term that raised a label's score, and where its words are.
+/// A term that raised a label's score, and where its characters are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
     pub term: String,
+    /// Word, dictionary hit, word pair or character pair.
+    pub kind: TermKind,
     /// Contribution to the label's log-odds.
     pub weight: f32,
-    /// Byte range in the text the words were cut from.
+    /// Byte range in the text the words were cut from of exactly the
+    /// characters that made the term (see [`crate::features::TermPlace::range`]).
     pub start: usize,
     pub end: usize,
 }
@@ -666,9 +669,10 @@ impl Model {
 
     /// The `k` terms of `words` (vectorised as `v`) that add most to label
     /// `label`'s log-odds, strongest first, each with the byte range of its
-    /// first occurrence in the text `words` were cut from.
+    /// first occurrence in `text`, the text `words` were cut from.
     pub fn evidence(
         &self,
+        text: &str,
         words: Words<'_>,
         v: &SparseVector,
         label: usize,
@@ -683,19 +687,23 @@ impl Model {
         contributions.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         contributions.truncate(k);
         let mut found: Vec<Option<Evidence>> = vec![None; contributions.len()];
-        self.features.params.each_term(words, |term, start, end| {
-            if let Some(&f) = self.features.vocabulary.get(&term)
-                && let Some(i) = contributions.iter().position(|&(g, _)| g == f)
-                && found[i].is_none()
-            {
-                found[i] = Some(Evidence {
-                    term,
-                    weight: contributions[i].1,
-                    start,
-                    end,
-                });
-            }
-        });
+        self.features
+            .params
+            .each_located_term(words, |term, kind, place| {
+                if let Some(&f) = self.features.vocabulary.get(&term)
+                    && let Some(i) = contributions.iter().position(|&(g, _)| g == f)
+                    && found[i].is_none()
+                {
+                    let (start, end) = place.range(text, words);
+                    found[i] = Some(Evidence {
+                        term,
+                        kind,
+                        weight: contributions[i].1,
+                        start,
+                        end,
+                    });
+                }
+            });
         found.into_iter().flatten().collect()
     }
 

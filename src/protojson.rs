@@ -60,7 +60,16 @@ fn evidence(e: &pb::Evidence) -> Value {
         ("end", json!(e.end)),
         ("charStart", json!(e.char_start)),
         ("charEnd", json!(e.char_end)),
+        ("kind", evidence_kind(e.kind)),
     ])
+}
+
+fn evidence_kind(kind: i32) -> Value {
+    match pb::EvidenceKind::try_from(kind) {
+        Ok(pb::EvidenceKind::Unspecified) => Value::Null,
+        Ok(k) => json!(k.as_str_name()),
+        Err(_) => json!(kind),
+    }
 }
 
 fn label(l: &pb::LabelScore) -> Value {

@@ -15,7 +15,6 @@ use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codegen::http;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
@@ -35,11 +34,12 @@ pub struct ServeConfig {
     /// with RESOURCE_EXHAUSTED naming the limit, so one greedy client cannot
     /// fill the queue that everyone shares. `None`: no per-connection limit.
     pub max_conn_calls: Option<usize>,
-    /// When set, Tagger and reflection calls need this bearer token.
+    /// When set, Tagger calls need this bearer token (health and reflection
+    /// stay open).
     pub auth: Option<crate::auth::BearerToken>,
-    /// When set, the server speaks TLS (and mutual TLS when the config has
-    /// a client CA).
-    pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// When set, the server speaks TLS (and mutual TLS when the settings
+    /// have a client CA); failed handshakes are logged (see [`crate::tls`]).
+    pub tls: Option<crate::tls::TlsSettings>,
     /// The model file, reloaded on SIGHUP and by the admin rpc.
     pub model_path: Option<std::path::PathBuf>,
     /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere:
@@ -86,6 +86,7 @@ pub async fn serve(
         },
     );
     let draining = service.draining();
+    let telemetry = service.telemetry();
     if let Some(listener) = config.metrics.take() {
         let addr = listener.local_addr().context("metrics listener")?;
         tracing::info!(%addr, "serving Prometheus metrics at /metrics");
@@ -119,14 +120,6 @@ pub async fn serve(
         .set_service_status("", ServingStatus::Serving)
         .await;
 
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        conn.inspect(|stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::warn!(error = %e, "could not set TCP_NODELAY");
-            }
-        })
-    });
-
     let reporter = health_reporter.clone();
     let shutdown = async move {
         shutdown.await;
@@ -140,27 +133,120 @@ pub async fn serve(
             .await;
     };
 
-    // Health stays open; everything else checks the token when one is set.
-    let auth = config.auth.clone();
-    let check = move |req: tonic::Request<()>| match &auth {
-        Some(token) => token.check(req),
-        None => Ok(req),
-    };
+    // Health and reflection stay open; the Tagger checks the token when one
+    // is set. Reflection only describes the public API (the same as
+    // proto/), and grpcurl needs it for every call, a health check too: so
+    // probes and `grpcurl ... grpc.health.v1.Health/Check` need no secret.
+    let token = config.auth.clone();
     // The per-connection call limit is CallGuard's (tonic's own answers
     // "Too many active requests for the connection", naming neither the
     // limit nor the remedy).
-    let mut builder = Server::builder();
-    if let Some(tls) = config.tls.clone() {
-        builder = builder.tls_config(tls).context("configuring TLS")?;
-    }
-    builder
+    let router = Server::builder()
         .add_service(health_service)
-        .add_service(InterceptedService::new(reflection_v1, check.clone()))
-        .add_service(InterceptedService::new(reflection_v1alpha, check.clone()))
-        .add_service(InterceptedService::new(tagger_server, check))
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await
-        .context("gRPC server failed")
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(Authenticated::new(tagger_server, &token, &telemetry));
+    match config.tls.clone() {
+        Some(tls) => {
+            router
+                .serve_with_incoming_shutdown(crate::tls::incoming(listener, tls), shutdown)
+                .await
+        }
+        None => {
+            let incoming = TcpListenerStream::new(listener).map(|conn| {
+                conn.inspect(|stream| {
+                    if let Err(e) = stream.set_nodelay(true) {
+                        tracing::warn!(error = %e, "could not set TCP_NODELAY");
+                    }
+                })
+            });
+            router
+                .serve_with_incoming_shutdown(incoming, shutdown)
+                .await
+        }
+    }
+    .context("gRPC server failed")
+}
+
+/// Wraps a service that needs the bearer token (when the server has one):
+/// a call without it, with another scheme, or with a wrong token gets
+/// UNAUTHENTICATED saying what to send, is counted in
+/// `fgf_auth_failures_total{reason}` and logged at warn with the peer, the
+/// rpc and the reason (never what was presented).
+#[derive(Clone)]
+struct Authenticated<S> {
+    inner: S,
+    token: Option<crate::auth::BearerToken>,
+    telemetry: Arc<crate::telemetry::Telemetry>,
+}
+
+impl<S> Authenticated<S> {
+    fn new(
+        inner: S,
+        token: &Option<crate::auth::BearerToken>,
+        telemetry: &Arc<crate::telemetry::Telemetry>,
+    ) -> Self {
+        Self {
+            inner,
+            token: token.clone(),
+            telemetry: telemetry.clone(),
+        }
+    }
+}
+
+impl<S: tonic::server::NamedService> tonic::server::NamedService for Authenticated<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S> tonic::codegen::Service<http::Request<tonic::body::Body>> for Authenticated<S>
+where
+    S: tonic::codegen::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        if let Some(token) = &self.token {
+            let header = req.headers().get(http::header::AUTHORIZATION);
+            if let Err(why) = token.verify(header.map(|v| v.as_bytes())) {
+                self.telemetry.auth_failed(why);
+                let peer = peer_of(&req).map_or_else(|| "unknown".to_string(), |p| p.to_string());
+                tracing::warn!(
+                    %peer,
+                    rpc = %req.uri().path(),
+                    reason = %why.name(),
+                    "call refused: bearer token {}",
+                    match why {
+                        crate::auth::AuthFailure::Missing => "missing",
+                        crate::auth::AuthFailure::Malformed => "not in the form 'Bearer <token>'",
+                        crate::auth::AuthFailure::WrongToken => "not accepted",
+                    }
+                );
+                return Box::pin(std::future::ready(Ok(why.status().into_http())));
+            }
+        }
+        // The clone that was made ready serves this call (tower's rule).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(inner.call(req))
+    }
 }
 
 /// Calls open per connection, by the peer's address.

@@ -31,6 +31,7 @@ use std::time::Duration;
 use crate::telemetry::{Rpc, Telemetry};
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::features::TermKind;
 use crate::pb;
 use crate::role::Role;
 use crate::segment::{LineMode, TextSpan};
@@ -216,8 +217,15 @@ impl TaggerService {
 
     /// Loads `path`, checks it against the model serving now and swaps it
     /// in. Returns the new version, or why the file was refused (the old
-    /// model keeps serving).
+    /// model keeps serving). Counted in `fgf_reloads_total{result}`; the
+    /// callers log a refusal.
     pub fn reload(&self, path: &std::path::Path) -> anyhow::Result<String> {
+        let result = self.try_reload(path);
+        self.telemetry.reloaded(result.is_ok());
+        result
+    }
+
+    fn try_reload(&self, path: &std::path::Path) -> anyhow::Result<String> {
         use anyhow::bail;
         let new = Tagger::load(path)?;
         let old = self.tagger.load();
@@ -246,7 +254,7 @@ impl TaggerService {
         let version = new.model().version.clone();
         let previous = old.model().version.clone();
         self.tagger.store(Arc::new(new));
-        tracing::info!(from = %previous, to = %version, "model reloaded");
+        tracing::info!(path = %path.display(), from = %previous, to = %version, "model reloaded");
         Ok(version)
     }
 
@@ -713,6 +721,7 @@ fn label_scores(
                             char_start: char_start as u32,
                             char_end: (char_start + span_text[e.start..e.end].chars().count())
                                 as u32,
+                            kind: evidence_kind(e.kind) as i32,
                         }
                     })
                     .collect(),
@@ -721,6 +730,15 @@ fn label_scores(
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
     out
+}
+
+fn evidence_kind(kind: TermKind) -> pb::EvidenceKind {
+    match kind {
+        TermKind::Word => pb::EvidenceKind::Word,
+        TermKind::Dict => pb::EvidenceKind::Dictionary,
+        TermKind::WordPair => pb::EvidenceKind::WordPair,
+        TermKind::CharPair => pb::EvidenceKind::CharPair,
+    }
 }
 
 fn to_span(tagger: &Tagger, text: &str, s: &TaggedSpan, omit_text: bool) -> pb::Span {

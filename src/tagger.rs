@@ -34,7 +34,8 @@ pub struct LabelHit {
     /// Column in `Taxonomy::labels()` order.
     pub index: usize,
     pub score: f32,
-    /// Strongest terms first; byte ranges relative to the labeled text.
+    /// Strongest terms first; byte ranges (of exactly each term's
+    /// characters) relative to the labeled text.
     pub evidence: Vec<Evidence>,
 }
 
@@ -162,12 +163,13 @@ impl Tagger {
         let evidence_of = |j: usize| -> Vec<Evidence> {
             match from[j] {
                 Some(i) => self.model.evidence(
+                    text,
                     words.slice(parts[i].0.clone()),
                     &parts[i].1,
                     j,
                     EVIDENCE_TERMS,
                 ),
-                None => self.model.evidence(words, &whole, j, EVIDENCE_TERMS),
+                None => self.model.evidence(text, words, &whole, j, EVIDENCE_TERMS),
             }
         };
         let taxonomy = &self.model.taxonomy;

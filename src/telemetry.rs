@@ -9,6 +9,10 @@
 //! * `fgf_in_flight`: documents being tagged or waiting for a CPU slot;
 //! * `fgf_documents_total`, `fgf_bytes_total`: documents and bytes tagged;
 //! * `fgf_model_info{version}`: the model serving now;
+//! * `fgf_auth_failures_total{reason}`: calls refused for their bearer token
+//!   (`missing`, `malformed`, `wrong_token`);
+//! * `fgf_reloads_total{result}`: model reloads (SIGHUP or ReloadModel) that
+//!   swapped the model in (`ok`) or were refused (`failed`);
 //! * `process_resident_memory_bytes`: resident memory (Linux).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -18,6 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tonic::Code;
 
+use crate::auth::AuthFailure;
 use crate::batch::code_name;
 
 /// The rpcs that are counted.
@@ -66,6 +71,9 @@ pub struct Telemetry {
     in_flight: AtomicI64,
     documents: AtomicU64,
     bytes: AtomicU64,
+    auth_failures: [AtomicU64; 3],
+    /// Reloads that succeeded, and that failed.
+    reloads: [AtomicU64; 2],
 }
 
 /// Decrements the in-flight gauge when dropped.
@@ -100,6 +108,17 @@ impl Telemetry {
             self.documents.fetch_add(1, Ordering::Relaxed);
             self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
         }
+    }
+
+    /// Counts a call refused for its token.
+    pub fn auth_failed(&self, why: AuthFailure) {
+        self.auth_failures[why.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a model reload (swapped in, or refused with the old model
+    /// serving on).
+    pub fn reloaded(&self, ok: bool) {
+        self.reloads[usize::from(!ok)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -158,6 +177,21 @@ impl Telemetry {
             "# HELP fgf_bytes_total Bytes of text tagged.\n# TYPE fgf_bytes_total counter\nfgf_bytes_total {}\n",
             self.bytes.load(Ordering::Relaxed)
         ));
+        out.push_str("# HELP fgf_auth_failures_total Calls refused for their bearer token, by reason.\n# TYPE fgf_auth_failures_total counter\n");
+        for why in AuthFailure::ALL {
+            out.push_str(&format!(
+                "fgf_auth_failures_total{{reason=\"{}\"}} {}\n",
+                why.name(),
+                self.auth_failures[why.index()].load(Ordering::Relaxed)
+            ));
+        }
+        out.push_str("# HELP fgf_reloads_total Model reloads (SIGHUP or ReloadModel), by result.\n# TYPE fgf_reloads_total counter\n");
+        for (i, result) in ["ok", "failed"].iter().enumerate() {
+            out.push_str(&format!(
+                "fgf_reloads_total{{result=\"{result}\"}} {}\n",
+                self.reloads[i].load(Ordering::Relaxed)
+            ));
+        }
         if let Some(rss) = resident_bytes() {
             out.push_str(&format!(
                 "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {rss}\n"

@@ -617,6 +617,114 @@ async fn evidence_points_at_the_words_that_raised_each_label() {
     );
 }
 
+/// `norm` with the word `w` taken off its front (`#`, a number folded by
+/// the features, takes a run of digits).
+fn strip_word<'a>(norm: &'a str, w: &str) -> Option<&'a str> {
+    if w == "#" {
+        let n = norm
+            .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '%' | ',')))
+            .unwrap_or(norm.len());
+        (n > 0).then(|| &norm[n..])
+    } else {
+        norm.strip_prefix(w)
+    }
+}
+
+/// Asserts that the original characters at an evidence item's offsets,
+/// normalised, are exactly its term's characters: the word for a word or
+/// dictionary hit, the two words (only punctuation between) for a word
+/// pair, the two characters (only punctuation or a wrap newline between)
+/// for a character pair.
+fn assert_evidence_covers_its_term(text: &str, e: &pb::Evidence) {
+    use pb::EvidenceKind as K;
+    let (s, t) = (e.start as usize, e.end as usize);
+    assert_eq!(text[..s].chars().count(), e.char_start as usize);
+    assert_eq!(text[..t].chars().count(), e.char_end as usize);
+    let original = &text[s..t];
+    let norm = fgf_tagger::normalize::Normalized::new(original).text;
+    let gap = |g: &str| !g.chars().any(char::is_alphanumeric);
+    let ok = match e.kind() {
+        K::Word => strip_word(&norm, &e.term) == Some(""),
+        K::Dictionary => {
+            let w = e
+                .term
+                .strip_prefix('@')
+                .expect("a dictionary hit starts with @");
+            strip_word(&norm, w) == Some("")
+        }
+        K::WordPair => {
+            let (a, b) = e.term.split_once(' ').expect("a word pair has a space");
+            (0..=norm.len())
+                .filter(|&i| norm.is_char_boundary(i))
+                .any(|i| {
+                    strip_word(&norm[..i], a).is_some_and(gap)
+                        && strip_word(&norm[i..], b) == Some("")
+                })
+        }
+        K::CharPair => {
+            let mut pair = e
+                .term
+                .strip_prefix('#')
+                .expect("a char pair starts with #")
+                .chars();
+            let (x, y) = (pair.next().unwrap(), pair.next().unwrap());
+            assert_eq!(pair.next(), None, "{}", e.term);
+            let mut cs = norm.chars();
+            cs.next() == Some(x) && cs.next_back() == Some(y) && gap(cs.as_str())
+        }
+        K::Unspecified => false,
+    };
+    assert!(ok, "{:?} ({:?}) points at {original:?}", e.term, e.kind());
+}
+
+/// Report paragraphs as users send them: traditional characters,
+/// full-width digits, hard-wrapped lines, spaced-out words; and the sample
+/// reply.
+const EVIDENCE_DOC: &str = "二、關於深化“放管服”改革\n\
+\u{3000}\u{3000}全面推行證明事項告知承諾制，對１２項涉企經營許可事項實行告知承諾，\n\
+企業作出承諾即可當場辦理。依託一體化政務服務平台，推進政務服務“一網通辦”，\n\
+企業群眾辦事“最多跑一次”。\n\
+\u{3000}\u{3000}推行部門聯合“雙隨機、一公開”監管，建立信用監管機制，對失信企業依法實施聯合懲戒。\n\
+\u{3000}\u{3000}成立行政審批局，實行“一枚印章管審批”，向鄉鎮下放事項４５項。依託互聯網+ 監管系統開展專項檢查，\
+抽查比例不低於５%，全年辦理投訴１２３件。\n\
+\u{3000}\u{3000}推進城市運行“一網統管”。為全市８０歲以上老人發放高齡補貼。\n";
+
+#[tokio::test]
+async fn every_evidence_item_points_at_exactly_its_terms_characters() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let mut seen = std::collections::HashMap::new();
+    for (id, text) in [("traditional", EVIDENCE_DOC), ("reply", REPLY)] {
+        let mut req = request(id, text);
+        req.include_evidence = true;
+        req.granularity = Granularity::Sentence as i32;
+        let resp = client.tag(req).await.unwrap().into_inner();
+        let spans = resp
+            .spans
+            .iter()
+            .flat_map(|p| std::iter::once(p).chain(&p.sentences));
+        for span in spans {
+            for label in span.themes.iter().chain(&span.pillars) {
+                for e in &label.evidence {
+                    assert!(e.start >= span.start && e.end <= span.end, "{e:?}");
+                    assert_evidence_covers_its_term(text, e);
+                    seen.entry(e.kind())
+                        .or_insert_with(Vec::new)
+                        .push(e.term.clone());
+                }
+            }
+        }
+    }
+    // The documents give evidence of both pair kinds (and plain words).
+    for kind in [
+        pb::EvidenceKind::Word,
+        pb::EvidenceKind::WordPair,
+        pb::EvidenceKind::CharPair,
+    ] {
+        assert!(seen.contains_key(&kind), "no {kind:?} evidence in {seen:?}");
+    }
+}
+
 #[tokio::test]
 async fn sigterm_ends_open_streams_after_the_documents_in_hand() {
     let server = TestServer::start(&[]);
@@ -793,6 +901,160 @@ async fn metrics_count_calls_by_rpc_and_status() {
     ] {
         assert!(body.contains(line), "{line} missing in\n{body}");
     }
+}
+
+/// A request with the `authorization` header set to `value` as it is.
+fn with_authorization<T>(msg: T, value: &str) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(msg);
+    req.metadata_mut()
+        .insert("authorization", value.parse().unwrap());
+    req
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_failures_show_in_metrics_and_log() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "s3cret-token\n").unwrap();
+    // A copy of the model, to reload it and then a corrupt file.
+    let model = dir.path().join("fgf.model");
+    std::fs::copy("models/fgf.model", &model).unwrap();
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let (server, log) = TestServer::start_logged(
+        &[
+            "--auth-token-file",
+            token_file.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--metrics-addr",
+            &metrics,
+        ],
+        "info",
+    );
+    let mut client = server.client().await;
+
+    // Any case of the scheme (RFC 7235), one or more spaces.
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR "] {
+        let req = with_authorization(
+            request("ok", "推行“一网通办”。"),
+            &format!("{scheme} s3cret-token"),
+        );
+        assert_eq!(
+            client.tag(req).await.unwrap().into_inner().id,
+            "ok",
+            "{scheme}"
+        );
+    }
+    // Refused: no header (twice), another scheme, a wrong token.
+    for _ in 0..2 {
+        let err = client.tag(request("none", "正文。")).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated);
+    }
+    let err = client
+        .tag(with_authorization(
+            request("basic", "正文。"),
+            "Basic s3cret-token",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    assert!(
+        err.message().contains("Bearer <token>"),
+        "{}",
+        err.message()
+    );
+    let err = client
+        .get_model_info(with_authorization(
+            pb::GetModelInfoRequest {},
+            "bearer wr0ng-token",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    // Health needs no token.
+    let mut health = HealthClient::new(server.channel().await);
+    let status = health
+        .check(HealthCheckRequest {
+            service: "fgf.v1.Tagger".to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.status(), ServingStatus::Serving);
+    // Nor does reflection, which grpcurl needs to call anything (health
+    // included): the README's grpcurl health check works as written.
+    use tonic_reflection::pb::v1alpha as ra;
+    let mut reflection =
+        ra::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let list = ra::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(ra::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut answers = reflection
+        .server_reflection_info(tokio_stream::iter([list]))
+        .await
+        .expect("reflection without a token")
+        .into_inner();
+    assert!(answers.next().await.unwrap().is_ok());
+
+    // A reload that works, and one of a corrupt file.
+    let authed = || with_authorization(pb::ReloadModelRequest {}, "Bearer s3cret-token");
+    client.reload_model(authed()).await.unwrap();
+    std::fs::write(&model, b"{ not a model").unwrap();
+    let err = client.reload_model(authed()).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+
+    let body = scrape(&metrics).await;
+    for line in [
+        "fgf_auth_failures_total{reason=\"missing\"} 2",
+        "fgf_auth_failures_total{reason=\"malformed\"} 1",
+        "fgf_auth_failures_total{reason=\"wrong_token\"} 1",
+        "fgf_reloads_total{result=\"ok\"} 1",
+        "fgf_reloads_total{result=\"failed\"} 1",
+    ] {
+        assert!(body.contains(line), "{line} missing in\n{body}");
+    }
+
+    // The log: each refusal at warn with peer, rpc and reason; reloads at
+    // info and warn; never the token or what was presented.
+    let text = log.wait_for(&["model reload refused"]);
+    let refused: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("call refused"))
+        .collect();
+    assert_eq!(refused.len(), 4, "{text}");
+    for l in &refused {
+        assert!(l.contains("WARN") && l.contains("peer=127.0.0.1:"), "{l}");
+    }
+    for (rpc, reason) in [
+        ("Tag", "missing"),
+        ("Tag", "malformed"),
+        ("GetModelInfo", "wrong_token"),
+    ] {
+        let want = format!("rpc=/fgf.v1.Tagger/{rpc} reason={reason}");
+        assert!(
+            refused.iter().any(|l| l.contains(&want)),
+            "{want}: {refused:?}"
+        );
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.contains("INFO") && l.contains("model reloaded")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("WARN") && l.contains("model reload refused")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("s3cret") && !text.contains("wr0ng"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -46,13 +46,8 @@ fn pki() -> Pki {
 
 /// A server with the test PKI's certificate, and mutual TLS if asked.
 fn start_tls(pki: &Pki, mutual: bool) -> TestServer {
-    let p = |f: &str| pki.dir.path().join(f).to_str().unwrap().to_string();
-    let (cert, key, ca) = (p("server.pem"), p("server.key"), p("ca.pem"));
-    let mut args = vec!["--tls-cert", cert.as_str(), "--tls-key", key.as_str()];
-    if mutual {
-        args.extend(["--tls-client-ca", ca.as_str()]);
-    }
-    TestServer::start(&args)
+    let args = tls_args(pki, mutual);
+    TestServer::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 async fn tag_over_tls(addr: &str, tls: ClientTlsConfig) -> Result<pb::TagResponse, String> {
@@ -91,6 +86,73 @@ async fn tls_serves_and_plaintext_is_refused() {
             .await;
         assert!(r.is_err());
     }
+}
+
+/// Args of a TLS server with the test PKI's certificate (mutual if asked).
+fn tls_args(pki: &Pki, mutual: bool) -> Vec<String> {
+    let p = |f: &str| pki.dir.path().join(f).to_str().unwrap().to_string();
+    let mut args = vec![
+        "--tls-cert".to_string(),
+        p("server.pem"),
+        "--tls-key".to_string(),
+        p("server.key"),
+    ];
+    if mutual {
+        args.extend(["--tls-client-ca".to_string(), p("ca.pem")]);
+    }
+    args
+}
+
+#[tokio::test]
+async fn a_failed_handshake_is_logged_with_the_peer_and_the_reason() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let pki = pki();
+    let args = tls_args(&pki, false);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (server, log) = TestServer::start_logged(&args, "warn");
+    // Plain HTTP/2 (the connection preface and an empty SETTINGS frame) to
+    // the TLS port: the server cannot make a TLS handshake of it.
+    let mut plain = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    let peer = plain.local_addr().unwrap().to_string();
+    plain
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    // The server answers (a TLS alert, if anything) and closes.
+    let mut answer = Vec::new();
+    let _ = plain.read_to_end(&mut answer).await;
+    let text = log.wait_for(&["TLS handshake failed", &peer]);
+    let line = text
+        .lines()
+        .find(|l| l.contains("TLS handshake failed") && l.contains(&peer))
+        .unwrap_or_else(|| panic!("no handshake line for {peer} in:\n{text}"));
+    assert!(line.contains("WARN"), "{line}");
+    // The reason rustls gave (a plaintext client sends no TLS record).
+    assert!(line.contains("reason="), "{line}");
+
+    // A TLS client works on the same server afterwards.
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&pki.ca_pem))
+        .domain_name("localhost");
+    assert_eq!(tag_over_tls(&server.addr, tls).await.unwrap().id, "tls");
+}
+
+#[tokio::test]
+async fn a_client_without_a_certificate_is_logged_by_a_mutual_tls_server() {
+    let pki = pki();
+    let args = tls_args(&pki, true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (server, log) = TestServer::start_logged(&args, "warn");
+    let base = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&pki.ca_pem))
+        .domain_name("localhost");
+    assert!(tag_over_tls(&server.addr, base).await.is_err());
+    let text = log.wait_for(&["TLS handshake failed", "certificate"]);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("TLS handshake failed") && l.contains("peer=127.0.0.1:")),
+        "{text}"
+    );
 }
 
 #[tokio::test]

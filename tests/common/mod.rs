@@ -25,6 +25,20 @@ impl TestServer {
     /// As [`TestServer::start`], on a given address (to restart a server
     /// on the port it had).
     pub fn start_at(addr: &str, extra: &[&str]) -> Self {
+        Self::spawn(addr, extra, "warn", Stdio::inherit())
+    }
+
+    /// As [`TestServer::start`] with `RUST_LOG=rust_log`, its stderr into
+    /// a file that the returned [`ServerLog`] reads.
+    pub fn start_logged(extra: &[&str], rust_log: &str) -> (Self, ServerLog) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("stderr.log");
+        let file = std::fs::File::create(&path).expect("create stderr.log");
+        let server = Self::spawn("127.0.0.1:0", extra, rust_log, file.into());
+        (server, ServerLog { _dir: dir, path })
+    }
+
+    fn spawn(addr: &str, extra: &[&str], rust_log: &str, stderr: Stdio) -> Self {
         let model: &[&str] = if extra.contains(&"--model") {
             &[]
         } else {
@@ -34,9 +48,9 @@ impl TestServer {
             .args(["serve", "--addr", addr])
             .args(model)
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", rust_log)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn fgf serve");
         let stdout = child.stdout.take().expect("stdout");
@@ -85,6 +99,34 @@ impl TestServer {
         let exit = self.child.wait().expect("wait for server");
         std::mem::forget(self);
         exit
+    }
+}
+
+/// The stderr of a server started with [`TestServer::start_logged`].
+pub struct ServerLog {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+impl ServerLog {
+    /// Everything written so far.
+    pub fn read(&self) -> String {
+        std::fs::read_to_string(&self.path).expect("read stderr.log")
+    }
+
+    /// Everything written once a line contains every one of `needles`
+    /// (polled; gives up after a minute, returning what was written).
+    pub fn wait_for(&self, needles: &[&str]) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let log = self.read();
+            if log.lines().any(|l| needles.iter().all(|n| l.contains(n)))
+                || std::time::Instant::now() > deadline
+            {
+                return log;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 
