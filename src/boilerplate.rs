@@ -54,7 +54,10 @@ pub fn layout_features(text: &str) -> [f32; LAYOUT_FEATURES] {
     let t = text.trim();
     let chars: Vec<char> = t.chars().collect();
     let n = chars.len();
-    let digits = chars.iter().filter(|c| c.is_ascii_digit() || ('０'..='９').contains(c)).count();
+    let digits = chars
+        .iter()
+        .filter(|c| c.is_ascii_digit() || ('０'..='９').contains(c))
+        .count();
     let last = chars.last().copied().unwrap_or(' ');
     let first = chars.first().copied().unwrap_or(' ');
     let b = |x: bool| if x { 1.0 } else { 0.0 };
@@ -65,8 +68,23 @@ pub fn layout_features(text: &str) -> [f32; LAYOUT_FEATURES] {
         b((31..=60).contains(&n)),
         b(matches!(last, '。' | '；' | '！' | '？' | '.' | ';')),
         b(matches!(last, '：' | ':')),
-        b(matches!(first, '一' | '二' | '三' | '四' | '五' | '六' | '七' | '八' | '九' | '十' | '（' | '(' | '①' | '②' | '③')
-            || first.is_ascii_digit()),
+        b(matches!(
+            first,
+            '一' | '二'
+                | '三'
+                | '四'
+                | '五'
+                | '六'
+                | '七'
+                | '八'
+                | '九'
+                | '十'
+                | '（'
+                | '('
+                | '①'
+                | '②'
+                | '③'
+        ) || first.is_ascii_digit()),
         b(n > 0 && digits * 3 >= n),
         b(t.contains(['|', '\t', '｜', '>', '＞', '»', '/'])),
         b(t.contains("  ") || t.contains('\u{3000}')),

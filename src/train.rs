@@ -105,7 +105,10 @@ pub fn test_parts(tagger: &Tagger, test: &[Sample]) -> String {
         .cloned()
         .partition(|s| s.id.starts_with(ROUND3_PREFIX));
     let mut out = String::new();
-    for (name, part) in [("part 1, rounds 1-2", &earlier), ("part 2, round 3", &round3)] {
+    for (name, part) in [
+        ("part 1, rounds 1-2", &earlier),
+        ("part 2, round 3", &round3),
+    ] {
         if part.is_empty() {
             continue;
         }

@@ -170,8 +170,15 @@ fn training_again_reproduces_the_committed_model() {
     assert!(d < 0.05, "intercepts differ by {d}: retrain and commit");
     let (f, c) = (
         fresh.boilerplate.as_ref().expect("a boilerplate check"),
-        committed.boilerplate.as_ref().expect("the committed model has a boilerplate check"),
+        committed
+            .boilerplate
+            .as_ref()
+            .expect("the committed model has a boilerplate check"),
     );
-    let d = max_diff(&f.term_weights, &c.term_weights).max(max_diff(&f.layout_weights, &c.layout_weights));
-    assert!(d < 0.05, "boilerplate weights differ by {d}: retrain and commit");
+    let d = max_diff(&f.term_weights, &c.term_weights)
+        .max(max_diff(&f.layout_weights, &c.layout_weights));
+    assert!(
+        d < 0.05,
+        "boilerplate weights differ by {d}: retrain and commit"
+    );
 }
