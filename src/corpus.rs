@@ -221,10 +221,13 @@ mod tests {
             Role::Body,
         );
         assert!(corpus(vec![ok.clone()], vec![]).check(&t).is_ok());
+        // A pillar alone: text about the pillar in general.
+        let pillar_alone = sample("p", "（一）持续深化简政放权", &["fang"], &[], Role::Heading);
+        assert!(corpus(vec![pillar_alone], vec![]).check(&t).is_ok());
         let cases = [
             sample("b", "x。", &["fang"], &["fang.nope"], Role::Body),
             sample("c", "x。", &[], &["guan.credit"], Role::Body),
-            sample("d", "x。", &["fu"], &[], Role::Body),
+            sample("d", "x。", &["fu"], &["fu.nope"], Role::Body),
             sample("e", "x。", &["fu"], &["fu.online"], Role::Boilerplate),
             sample("f", "x\n。", &[], &[], Role::Body),
         ];

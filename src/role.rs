@@ -235,6 +235,17 @@ pub fn classify(paragraph: &str) -> Role {
     }
 }
 
+/// Document file extensions that end an attachment link's text.
+const FILE_EXTENSIONS: [&str; 10] = [
+    ".doc", ".docx", ".wps", ".pdf", ".xls", ".xlsx", ".et", ".ofd", ".zip", ".rar",
+];
+
+/// True when the line is a file name: it ends with a document extension.
+fn is_file_name(p: &str) -> bool {
+    let t = p.trim_end().to_ascii_lowercase();
+    FILE_EXTENSIONS.iter().any(|e| t.ends_with(e))
+}
+
 fn char_len(s: &str) -> usize {
     s.chars().count()
 }
@@ -297,6 +308,10 @@ fn is_boilerplate(p: &str, len: usize) -> bool {
         return true;
     }
     if is_breadcrumb(p, len) {
+        return true;
+    }
+    // An attachment's file name ("……事项清单.xlsx"): a link, not the text.
+    if len <= 80 && is_file_name(p) {
         return true;
     }
     // A long footer: copyright, address, phone and record numbers on one line.
@@ -499,6 +514,13 @@ fn is_heading(p: &str, len: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attachment_file_names_are_boilerplate() {
+        assert_eq!(classify("附件2：宿州市承接事项目录.xlsx"), Role::Boilerplate);
+        assert_eq!(classify("营商环境评价报告.PDF"), Role::Boilerplate);
+        assert_eq!(classify("推行“证照分离”改革，压减审批材料。"), Role::Body);
+    }
 
     #[test]
     fn headings() {
