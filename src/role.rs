@@ -517,7 +517,10 @@ mod tests {
 
     #[test]
     fn attachment_file_names_are_boilerplate() {
-        assert_eq!(classify("附件2：宿州市承接事项目录.xlsx"), Role::Boilerplate);
+        assert_eq!(
+            classify("附件2：宿州市承接事项目录.xlsx"),
+            Role::Boilerplate
+        );
         assert_eq!(classify("营商环境评价报告.PDF"), Role::Boilerplate);
         assert_eq!(classify("推行“证照分离”改革，压减审批材料。"), Role::Body);
     }
