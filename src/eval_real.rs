@@ -33,7 +33,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::role::Role;
+use crate::metrics::Scores;
 use crate::tagger::{TagOptions, Tagger};
 
 /// One gold line.
@@ -91,24 +91,10 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn precision(&self) -> f64 {
-        ratio(self.tp, self.tp + self.fp)
+    /// Precision, recall and F1 of these counts.
+    pub fn scores(&self) -> Scores {
+        Scores::from_counts(self.tp, self.fp, self.fn_)
     }
-    pub fn recall(&self) -> f64 {
-        ratio(self.tp, self.tp + self.fn_)
-    }
-    pub fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        }
-    }
-}
-
-fn ratio(a: usize, b: usize) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
 /// A gold line the tagger got wrong.
@@ -141,15 +127,11 @@ pub struct RealScores {
 
 impl RealScores {
     pub fn role_accuracy(&self) -> f64 {
-        ratio(self.role_correct, self.lines)
-    }
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Heading => "heading",
-        Role::Body => "body",
-        Role::Boilerplate => "boilerplate",
+        if self.lines == 0 {
+            0.0
+        } else {
+            self.role_correct as f64 / self.lines as f64
+        }
     }
 }
 
@@ -163,7 +145,7 @@ pub fn predict(tagger: &Tagger, text: &str) -> Vec<PredictedSpan> {
             let mut p = PredictedSpan {
                 char_start: s.span.char_start,
                 char_end: s.span.char_end,
-                role: role_name(s.role).to_string(),
+                role: s.role.as_str().to_string(),
                 ..Default::default()
             };
             for hit in &s.labels {
@@ -305,15 +287,11 @@ pub fn report(s: &RealScores, errors: bool) -> String {
         }
     );
     for (name, c) in [("pillars", s.pillars), ("themes", s.themes)] {
+        let m = c.scores();
         let _ = writeln!(
             out,
             "{name:8} P={:.3} R={:.3} F1={:.3}  (tp={} fp={} fn={})",
-            c.precision(),
-            c.recall(),
-            c.f1(),
-            c.tp,
-            c.fp,
-            c.fn_
+            m.precision, m.recall, m.f1, c.tp, c.fp, c.fn_
         );
     }
     let _ = writeln!(
@@ -333,15 +311,11 @@ pub fn report(s: &RealScores, errors: bool) -> String {
         "per label:                  F1     P     R    tp   fp   fn"
     );
     for (label, c) in &s.per_label {
+        let m = c.scores();
         let _ = writeln!(
             out,
             "  {label:24} {:.3} {:.3} {:.3} {:4} {:4} {:4}",
-            c.f1(),
-            c.precision(),
-            c.recall(),
-            c.tp,
-            c.fp,
-            c.fn_
+            m.f1, m.precision, m.recall, c.tp, c.fp, c.fn_
         );
     }
     let confusion: Vec<String> = s

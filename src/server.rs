@@ -194,6 +194,22 @@ impl<S> Authenticated<S> {
     }
 }
 
+/// The response future of the service wrappers below.
+type BoxedResponse = std::pin::Pin<
+    Box<
+        dyn Future<Output = Result<http::Response<tonic::body::Body>, std::convert::Infallible>>
+            + Send
+            + 'static,
+    >,
+>;
+
+/// The service that `poll_ready` made ready, leaving a fresh clone in its
+/// place: the ready one must serve the call (tower's rule).
+fn take_ready<S: Clone>(service: &mut S) -> S {
+    let clone = service.clone();
+    std::mem::replace(service, clone)
+}
+
 impl<S: tonic::server::NamedService> tonic::server::NamedService for Authenticated<S> {
     const NAME: &'static str = S::NAME;
 }
@@ -211,9 +227,7 @@ where
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = std::convert::Infallible;
-    type Future = std::pin::Pin<
-        Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>,
-    >;
+    type Future = BoxedResponse;
 
     fn poll_ready(
         &mut self,
@@ -242,9 +256,7 @@ where
                 return Box::pin(std::future::ready(Ok(why.status().into_http())));
             }
         }
-        // The clone that was made ready serves this call (tower's rule).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = take_ready(&mut self.inner);
         Box::pin(inner.call(req))
     }
 }
@@ -311,9 +323,7 @@ where
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = std::convert::Infallible;
-    type Future = std::pin::Pin<
-        Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>,
-    >;
+    type Future = BoxedResponse;
 
     fn poll_ready(
         &mut self,
@@ -342,9 +352,7 @@ where
                 peer,
             });
         }
-        // The clone that was made ready serves this call (tower's rule).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = take_ready(&mut self.inner);
         let limits = self.limits;
         Box::pin(async move {
             let mut response = inner.call(req).await?;
