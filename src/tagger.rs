@@ -117,12 +117,32 @@ impl Tagger {
     /// whole-text and sentence scores (then pillars follow their themes, as
     /// in [`Model::decide`]).
     pub fn labels(&self, text: &str, threshold: Option<f32>, evidence: bool) -> Vec<LabelHit> {
+        self.role_and_labels(text, None, threshold, evidence).1
+    }
+
+    /// The role and labels of a paragraph the role rules call `rules`
+    /// (`None`: label it whatever it is). The words are cut once: a short
+    /// line the rules do not call boilerplate goes through the learned
+    /// check ([`Self::is_furniture`]) on the same vector its labels use.
+    fn role_and_labels(
+        &self,
+        text: &str,
+        rules: Option<Role>,
+        threshold: Option<f32>,
+        evidence: bool,
+    ) -> (Option<Role>, Vec<LabelHit>) {
+        if rules == Some(Role::Boilerplate) {
+            return (rules, Vec::new());
+        }
         let words = self.tokenizer.feature_words(text);
         let words = words.all();
         let space = &self.model.features;
         // Terms are found once; the whole text and each sentence take theirs.
         let terms = space.find_terms(words);
         let whole = space.vector_of_indices(terms.all());
+        if rules.is_some() && self.is_furniture(text, &whole) {
+            return (Some(Role::Boilerplate), Vec::new());
+        }
         let mut scores = self.model.scores(&whole);
         // Which sentence (index into `parts`) gave each label its score.
         let mut from: Vec<Option<usize>> = vec![None; scores.len()];
@@ -173,7 +193,8 @@ impl Tagger {
             }
         };
         let taxonomy = &self.model.taxonomy;
-        hits.iter()
+        let hits = hits
+            .iter()
             .map(|&(index, score)| {
                 let evidence = if !evidence {
                     Vec::new()
@@ -195,7 +216,8 @@ impl Tagger {
                     evidence,
                 }
             })
-            .collect()
+            .collect();
+        (rules, hits)
     }
 
     /// The role of a paragraph: the role rules, then, for a short line they
@@ -204,17 +226,26 @@ impl Tagger {
     pub fn role_of(&self, text: &str) -> Role {
         let text = text.trim();
         let rules = role::classify(text);
-        let Some(check) = &self.model.boilerplate else {
-            return rules;
-        };
-        if rules == Role::Boilerplate || text.chars().count() > crate::boilerplate::MAX_CHARS {
-            return rules;
-        }
-        let v = self.model.vectorize(&self.tokenizer, text);
-        if check.probability(text, &v) >= check.threshold {
+        if rules != Role::Boilerplate
+            && self.model.boilerplate.is_some()
+            && self.is_furniture(text, &self.model.vectorize(&self.tokenizer, text))
+        {
             Role::Boilerplate
         } else {
             rules
+        }
+    }
+
+    /// The learned boilerplate check of a line (vectorised as `v`): true
+    /// for a short line whose boilerplate probability reaches the model's
+    /// threshold; never for a long line or a model without the check.
+    fn is_furniture(&self, text: &str, v: &SparseVector) -> bool {
+        let text = text.trim();
+        match &self.model.boilerplate {
+            Some(check) if text.chars().count() <= crate::boilerplate::MAX_CHARS => {
+                check.probability(text, v) >= check.threshold
+            }
+            _ => false,
         }
     }
 
@@ -241,12 +272,18 @@ impl Tagger {
             .into_iter()
             .map(|para| {
                 let para_text = para.slice(text);
-                let role = if repeated.contains(para_text) {
+                let rules = if repeated.contains(para_text) {
                     Role::Boilerplate
                 } else {
-                    self.role_of(para_text)
+                    role::classify(para_text.trim())
                 };
-                let labels = self.labels_for(para_text, role, options);
+                let (role, labels) = self.role_and_labels(
+                    para_text,
+                    Some(rules),
+                    options.threshold,
+                    options.evidence,
+                );
+                let role = role.unwrap_or(rules);
                 let sentences = if options.sentences {
                     segment::sentences(text, para)
                         .into_iter()
