@@ -19,6 +19,15 @@ use crate::features::SparseVector;
 /// learned check: furniture is short, and long lines are running text.
 pub const MAX_CHARS: usize = 80;
 
+/// True for a line the learned check may turn into boilerplate: short, and
+/// not numbered as a section or list item ("一、", "（二）", "3.", "第四条"),
+/// since numbering is the document's own structure, not page furniture.
+/// Training asks the same question of the same lines.
+pub fn is_candidate(text: &str) -> bool {
+    let text = text.trim();
+    text.chars().count() <= MAX_CHARS && !crate::role::starts_with_heading_marker(text)
+}
+
 /// Number of layout features.
 pub const LAYOUT_FEATURES: usize = 12;
 

@@ -19,6 +19,7 @@ use ndarray::Array1;
 use crate::features::{FeatureParams, FeatureSpace, SparseVector};
 use crate::metrics::Evaluation;
 use crate::model::{TrainParams, cross_fitted_evaluation, dense, fit_all, margins, sigmoid};
+use crate::sparse_logistic::SparseRows;
 use crate::taxonomy::Taxonomy;
 use crate::tokenize::FeatureWords;
 
@@ -126,10 +127,13 @@ fn fold_scores(
     let n_labels = taxonomy.len();
     let fit_vectors: Vec<SparseVector> = fit.iter().map(|(v, _)| (*v).clone()).collect();
     let fit_gold: Vec<Vec<bool>> = fit.iter().map(|(_, g)| (*g).clone()).collect();
-    let x = dense(&fit_vectors, n_features);
+    let rows = SparseRows {
+        rows: &fit_vectors,
+        n_features,
+    };
     match approach {
         Approach::LogisticOneVsRest => {
-            let fitted = fit_all(params, x.view(), &fit_gold, n_labels)?;
+            let fitted = fit_all(params, rows, &fit_gold, n_labels)?;
             Ok(held
                 .iter()
                 .map(|v| margins(&fitted, v).into_iter().map(sigmoid).collect())
@@ -137,6 +141,7 @@ fn fold_scores(
         }
         Approach::NaiveBayesOneVsRest => {
             let held_vectors: Vec<SparseVector> = held.iter().map(|v| (*v).clone()).collect();
+            let x = dense(&fit_vectors, n_features);
             let xh = dense(&held_vectors, n_features);
             let mut out = vec![vec![0.0f32; n_labels]; held.len()];
             for j in 0..n_labels {
@@ -164,7 +169,7 @@ fn fold_scores(
             let n_pillars = taxonomy.pillars.len();
             let pillar_gold: Vec<Vec<bool>> =
                 fit_gold.iter().map(|g| g[..n_pillars].to_vec()).collect();
-            let pillars = fit_all(params, x.view(), &pillar_gold, n_pillars)?;
+            let pillars = fit_all(params, rows, &pillar_gold, n_pillars)?;
             let mut out: Vec<Vec<f32>> = held
                 .iter()
                 .map(|v| {
@@ -189,8 +194,11 @@ fn fold_scores(
                     .iter()
                     .map(|&i| themes.iter().map(|&j| fit_gold[i][j]).collect())
                     .collect();
-                let xs = dense(&sub_vectors, n_features);
-                let fitted = fit_all(params, xs.view(), &sub_gold, themes.len())?;
+                let xs = SparseRows {
+                    rows: &sub_vectors,
+                    n_features,
+                };
+                let fitted = fit_all(params, xs, &sub_gold, themes.len())?;
                 for (row, v) in out.iter_mut().zip(held) {
                     let pillar_p = row[p];
                     for (k, m) in margins(&fitted, v).into_iter().enumerate() {

@@ -50,7 +50,7 @@ impl Default for FeatureParams {
             char_bigrams: true,
             dict_hits: true,
             min_df: 2,
-            max_features: 8_000,
+            max_features: 30_000,
         }
     }
 }

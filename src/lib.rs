@@ -33,6 +33,7 @@ pub mod segment;
 pub mod server;
 pub mod service;
 pub mod soak;
+pub mod sparse_logistic;
 pub mod tagger;
 pub mod taxonomy;
 pub mod telemetry;

@@ -10,8 +10,8 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use linfa::DatasetBase;
 use linfa::traits::Fit;
+use linfa::{DatasetBase, ParamGuard};
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::corpus::Sample;
 use crate::features::{FeatureParams, FeatureSpace, SparseVector, TermKind};
 use crate::metrics::Evaluation;
+use crate::sparse_logistic::{SparseLogisticParams, SparseRows};
 use crate::taxonomy::Taxonomy;
 use crate::tokenize::{DomainDictionary, Tokenizer, Words};
 
@@ -39,7 +40,7 @@ impl Default for TrainParams {
     fn default() -> Self {
         Self {
             features: FeatureParams::default(),
-            alpha: 0.1,
+            alpha: 0.003,
             max_iterations: 150,
             threshold_folds: 3,
             default_threshold: 0.5,
@@ -203,9 +204,27 @@ pub(crate) fn dense(vectors: &[SparseVector], n_features: usize) -> Array2<f32> 
 /// Weights and intercept of one fitted binary model.
 pub(crate) type FittedLabel = (Vec<f32>, f32);
 
-/// Fits one binary logistic regression; returns weights and intercept of the
+/// Fits one binary logistic regression on sparse rows (see
+/// [`crate::sparse_logistic`]); returns weights and intercept of the
 /// probability that the label is present.
-fn fit_label(
+pub(crate) fn fit_label(
+    alpha: f64,
+    max_iterations: u64,
+    x: SparseRows<'_>,
+    y: &[bool],
+) -> Result<FittedLabel> {
+    let fitted = SparseLogisticParams::new()
+        .alpha(alpha)
+        .max_iterations(max_iterations)
+        .check()?
+        .fit(&DatasetBase::new(x, y.to_vec()))
+        .context("fitting logistic regression")?;
+    Ok((fitted.weights, fitted.intercept))
+}
+
+/// Fits one dense binary logistic regression with linfa-logistic (used for
+/// Platt scaling, one feature).
+fn fit_dense_label(
     alpha: f64,
     max_iterations: u64,
     x: ArrayView2<'_, f32>,
@@ -232,7 +251,7 @@ fn fit_label(
 /// Fits every label column on `x`, two labels at a time per core.
 pub(crate) fn fit_all(
     params: &TrainParams,
-    x: ArrayView2<'_, f32>,
+    x: SparseRows<'_>,
     gold: &[Vec<bool>],
     n_labels: usize,
 ) -> Result<Vec<FittedLabel>> {
@@ -307,7 +326,7 @@ impl Calibration {
     /// Fits slope and offset on out-of-fold margins (linfa, one feature).
     fn fit(margins: &[f32], gold: &[bool]) -> Result<Self> {
         let x = Array2::from_shape_vec((margins.len(), 1), margins.to_vec())?;
-        let (w, offset) = fit_label(1e-3, 300, x.view(), gold)?;
+        let (w, offset) = fit_dense_label(1e-3, 300, x.view(), gold)?;
         let slope = w.first().copied().unwrap_or(1.0);
         // A label with no positives (or no negatives) keeps its margins.
         if slope == 0.0 {
@@ -448,9 +467,12 @@ impl ValidTrainParams {
             )
         };
 
-        let x = dense(&vectors, space.len());
-        let boilerplate = Some(self.fit_boilerplate(&x, train)?);
-        let fitted = fit_all(params, x.view(), &gold, n_labels)?;
+        let x = SparseRows {
+            rows: &vectors,
+            n_features: space.len(),
+        };
+        let boilerplate = Some(self.fit_boilerplate(x, train)?);
+        let fitted = fit_all(params, x, &gold, n_labels)?;
         let mut weights = vec![0.0f32; space.len() * n_labels];
         for (j, (w, _)) in fitted.iter().enumerate() {
             for (f, &value) in w.iter().enumerate() {
@@ -488,25 +510,34 @@ impl ValidTrainParams {
     /// and not boilerplate by the rules); without folds it is 0.5.
     fn fit_boilerplate(
         &self,
-        x: &Array2<f32>,
+        x: SparseRows<'_>,
         train: &[Sample],
     ) -> Result<crate::boilerplate::BoilerplateModel> {
-        use crate::boilerplate::{LAYOUT_FEATURES, MAX_CHARS, layout_features};
+        use crate::boilerplate::{LAYOUT_FEATURES, layout_features};
         use crate::role::{Role, classify};
         let params = &self.0;
-        let n_terms = x.ncols();
-        let mut full = Array2::<f32>::zeros((x.nrows(), n_terms + LAYOUT_FEATURES));
-        full.slice_mut(ndarray::s![.., ..n_terms]).assign(x);
-        for (i, s) in train.iter().enumerate() {
-            for (k, v) in layout_features(&s.text).into_iter().enumerate() {
-                full[[i, n_terms + k]] = v;
-            }
-        }
+        let n_terms = x.n_features;
+        // Term features, then the layout features as extra columns.
+        let full: Vec<SparseVector> = x
+            .rows
+            .iter()
+            .zip(train)
+            .map(|(row, s)| {
+                let mut row = row.clone();
+                for (k, v) in layout_features(&s.text).into_iter().enumerate() {
+                    if v != 0.0 {
+                        row.push(((n_terms + k) as u32, v));
+                    }
+                }
+                row
+            })
+            .collect();
+        let n_full = n_terms + LAYOUT_FEATURES;
         let gold: Vec<bool> = train.iter().map(|s| s.role == Role::Boilerplate).collect();
         let asked: Vec<bool> = train
             .iter()
             .map(|s| {
-                s.text.trim().chars().count() <= MAX_CHARS
+                crate::boilerplate::is_candidate(&s.text)
                     && classify(s.text.trim()) != Role::Boilerplate
             })
             .collect();
@@ -515,12 +546,15 @@ impl ValidTrainParams {
         for fold in 0..if k >= 2 { k } else { 0 } {
             let (fit_rows, held_rows): (Vec<usize>, Vec<usize>) =
                 (0..train.len()).partition(|i| i % k != fold);
-            let xf = full.select(ndarray::Axis(0), &fit_rows);
+            let xf: Vec<SparseVector> = fit_rows.iter().map(|&i| full[i].clone()).collect();
             let yf: Vec<bool> = fit_rows.iter().map(|&i| gold[i]).collect();
-            let (w, b) = fit_label(params.alpha, params.max_iterations, xf.view(), &yf)?;
+            let rows = SparseRows {
+                rows: &xf,
+                n_features: n_full,
+            };
+            let fitted = vec![fit_label(params.alpha, params.max_iterations, rows, &yf)?];
             for &i in &held_rows {
-                let z: f32 = full.row(i).iter().zip(&w).map(|(a, b)| a * b).sum::<f32>() + b;
-                oof[i] = sigmoid(z);
+                oof[i] = sigmoid(margins(&fitted, &full[i])[0]);
             }
         }
         let (p, g): (Vec<f32>, Vec<bool>) = (0..train.len())
@@ -533,7 +567,11 @@ impl ValidTrainParams {
         } else {
             0.5
         };
-        let (w, intercept) = fit_label(params.alpha, params.max_iterations, full.view(), &gold)?;
+        let rows = SparseRows {
+            rows: &full,
+            n_features: n_full,
+        };
+        let (w, intercept) = fit_label(params.alpha, params.max_iterations, rows, &gold)?;
         Ok(crate::boilerplate::BoilerplateModel {
             term_weights: w[..n_terms].to_vec(),
             layout_weights: w[n_terms..].to_vec(),
@@ -560,8 +598,11 @@ impl ValidTrainParams {
             let fit_vectors: Vec<SparseVector> =
                 fit_rows.iter().map(|&i| vectors[i].clone()).collect();
             let fit_gold: Vec<Vec<bool>> = fit_rows.iter().map(|&i| gold[i].clone()).collect();
-            let x = dense(&fit_vectors, space.len());
-            let fitted = fit_all(params, x.view(), &fit_gold, n_labels)?;
+            let x = SparseRows {
+                rows: &fit_vectors,
+                n_features: space.len(),
+            };
+            let fitted = fit_all(params, x, &fit_gold, n_labels)?;
             for &i in &held_rows {
                 oof[i] = margins(&fitted, &vectors[i]);
             }

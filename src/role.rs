@@ -31,6 +31,7 @@ impl Role {
 /// Fragments that only ever appear in navigation bars, page tools and footers.
 const WEB_JUNK: &[&str] = &[
     "设为首页",
+    "不良信息举报",
     "加入收藏",
     "打印本页",
     "关闭本页",
@@ -174,7 +175,6 @@ const REPLY_FORMULAS: &[&str] = &[
     "欢迎继续",
     "敬请谅解",
     "特此报告",
-    "请予审议",
     "是否满意",
 ];
 
@@ -186,8 +186,6 @@ const SHORT_FORMULAS: &[&str] = &[
     "同意公开",
     "此页无正文",
     "本报讯",
-    "感谢您",
-    "感謝您",
     "您在建议中",
     "您在提案中",
     "此件公开",
@@ -242,7 +240,14 @@ const FILE_EXTENSIONS: [&str; 10] = [
 
 /// True when the line is a file name: it ends with a document extension.
 fn is_file_name(p: &str) -> bool {
-    let t = p.trim_end().to_ascii_lowercase();
+    let mut t = p.trim_end().to_ascii_lowercase();
+    // "……指南.doc [下载次数：242]", "…….pdf（56KB）": a link and its counter.
+    if t.ends_with([']', '）', ')'])
+        && let Some(open) = t.rfind(['[', '（', '('])
+    {
+        t.truncate(open);
+        t.truncate(t.trim_end().len());
+    }
     FILE_EXTENSIONS.iter().any(|e| t.ends_with(e))
 }
 
@@ -310,6 +315,10 @@ fn is_boilerplate(p: &str, len: usize) -> bool {
     if is_breadcrumb(p, len) {
         return true;
     }
+    // A table's header row: "序号 | 重点任务 | 牵头单位 | 完成时限".
+    if is_table_header(p, len) {
+        return true;
+    }
     // An attachment's file name ("……事项清单.xlsx"): a link, not the text.
     if len <= 80 && is_file_name(p) {
         return true;
@@ -362,8 +371,19 @@ fn is_boilerplate(p: &str, len: usize) -> bool {
     if len <= 50 && SHORT_FORMULAS.iter().any(|f| p.contains(f)) {
         return true;
     }
-    // Salutation: "张三代表：", "****委员:", "省发展改革委：", "尊敬的王代表"
-    if len <= 30 && (p.ends_with('：') || p.ends_with(':')) && !starts_with_heading_marker(p) {
+    // "以上报告，请予审议。" closes a report; the opening sentence that asks
+    // for the same ("现在，我代表……报告工作，请予审议") is running text.
+    if len <= 12 && p.contains("请予审议") {
+        return true;
+    }
+    // Salutation: "张三代表：", "****委员:", "省发展改革委：", "各县（市、区）
+    // 人民政府，市政府各部门：". A short line ending in a colon that names no
+    // addressee is a lead-in heading instead ("具体措施：", "主要做法：").
+    if len <= 30
+        && (p.ends_with('：') || p.ends_with(':'))
+        && !starts_with_heading_marker(p)
+        && is_addressee(p.trim_end_matches(['：', ':']))
+    {
         return true;
     }
     if len <= 14 && (p.ends_with("代表") || p.ends_with("委员") || p.starts_with("尊敬的")) {
@@ -390,12 +410,89 @@ fn is_boilerplate(p: &str, len: usize) -> bool {
     false
 }
 
+/// Column names only a table's header row has.
+const TABLE_HEADER_WORDS: &[&str] = &[
+    "序号",
+    "备注",
+    "牵头单位",
+    "责任单位",
+    "配合单位",
+    "完成时限",
+    "完成时间",
+    "责任部门",
+    "数量",
+];
+
+/// A header row: cells (split by `|`, tabs or spaces) without sentence
+/// punctuation, two of them column names only a header has.
+fn is_table_header(p: &str, len: usize) -> bool {
+    if len > 80 || has_sentence_punct(p) {
+        return false;
+    }
+    let cells: Vec<&str> = p
+        .split(|c: char| matches!(c, '|' | '｜' | '\t') || c.is_whitespace())
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    cells.len() >= 3
+        && cells
+            .iter()
+            .filter(|c| TABLE_HEADER_WORDS.iter().any(|w| c.starts_with(w)))
+            .count()
+            >= 2
+}
+
+/// Words an addressee ends with: people ("代表", "同志们") or organisations.
+const ADDRESSEE_ENDINGS: &[&str] = &[
+    "代表",
+    "委员",
+    "同志",
+    "同志们",
+    "先生",
+    "女士",
+    "老师",
+    "朋友们",
+    "各位",
+    "单位",
+    "部门",
+    "机构",
+    "企业",
+    "县",
+    "区",
+    "市",
+    "省",
+    "州",
+    "旗",
+    "乡",
+    "镇",
+    "街道",
+    "管委会",
+];
+
+/// True when `s` (a salutation without its colon) ends with an addressee:
+/// a person's title or an organisation.
+fn is_addressee(s: &str) -> bool {
+    let mut s = s.trim_end();
+    s = s
+        .strip_suffix("您好")
+        .unwrap_or(s)
+        .trim_end_matches(['，', ',']);
+    // "马**代表（领衔）", "政务服务中心（行政审批局）": the name before the note.
+    if let Some(open) = s.rfind(['（', '(']).filter(|_| s.ends_with(['）', ')'])) {
+        s = &s[..open];
+    }
+    ADDRESSEE_ENDINGS
+        .iter()
+        .chain(ORG_SUFFIXES)
+        .any(|e| s.ends_with(e))
+}
+
 /// "首页 > 政务公开 > 建议提案": two or more path separators on a short line.
 fn is_breadcrumb(p: &str, len: usize) -> bool {
     len <= 60
         && !p.contains('。')
         && p.chars()
-            .filter(|c| matches!(c, '>' | '＞' | '»' | '›'))
+            .filter(|c| matches!(c, '>' | '＞' | '»' | '›' | '→'))
             .count()
             >= 2
 }
@@ -501,14 +598,44 @@ pub(crate) fn starts_with_heading_marker(p: &str) -> bool {
 }
 
 fn is_heading(p: &str, len: usize) -> bool {
+    // A table row ("3 | 推行告知承诺制 | 市司法局 | 2023年底") is body: it
+    // carries its task, whatever number it starts with.
+    if p.chars().filter(|c| matches!(c, '|' | '｜')).count() >= 2 {
+        return false;
+    }
+    if is_article(p) {
+        return false;
+    }
     if starts_with_heading_marker(p) {
         // A marker followed by a whole paragraph is body text that starts
         // with its section number; a heading has at most a final stop.
         let inner = p.trim_end_matches(['。', '；', ';', '：', ':']);
-        return len <= 60 && !inner.contains(['。', '；', '！', '？']);
+        // "（二）…，…。" over 30 chars is a numbered sentence, not a title.
+        let sentence = len > 30 && p.ends_with('。') && inner.contains(['，', ',']);
+        return len <= 60 && !inner.contains(['。', '；', '！', '？']) && !sentence;
+    }
+    let inner = p.trim_end_matches(['：', ':', '？', '?']);
+    // A lead-in ("主要做法：", "企业开办“一件事”：") or a question subhead
+    // of an explainer ("什么是公平竞争审查？"): short, one phrase.
+    if len <= 30 && p.ends_with(['：', ':', '？', '?']) && !has_sentence_punct(inner) {
+        return inner.chars().any(is_cjk);
     }
     // Title lines: short, no sentence punctuation.
     len <= 40 && !has_sentence_punct(p) && !p.ends_with(['：', ':']) && p.chars().any(is_cjk)
+}
+
+/// An article of a regulation or rule ("第四条 ……"): a provision, so body
+/// text, unlike "第二章" or "第三节" which head a part.
+fn is_article(p: &str) -> bool {
+    let mut chars = p.chars();
+    chars.next() == Some('第') && {
+        let rest: Vec<char> = chars.take(8).collect();
+        let n = rest
+            .iter()
+            .take_while(|c| is_cjk_numeral(**c) || **c == '零')
+            .count();
+        n > 0 && rest.get(n) == Some(&'条')
+    }
 }
 
 #[cfg(test)]
@@ -522,6 +649,10 @@ mod tests {
             Role::Boilerplate
         );
         assert_eq!(classify("营商环境评价报告.PDF"), Role::Boilerplate);
+        assert_eq!(
+            classify("项目审批办事指南.docx [下载次数：87]"),
+            Role::Boilerplate
+        );
         assert_eq!(classify("推行“证照分离”改革，压减审批材料。"), Role::Body);
     }
 
@@ -535,9 +666,56 @@ mod tests {
             "第二部分 主要任务",
             "关于推进政务服务标准化的实施方案",
             "下一步工作打算",
+            "主要做法：",
+            "什么是“证照分离”改革？",
         ] {
             assert_eq!(classify(p), Role::Heading, "{p}");
         }
+    }
+
+    #[test]
+    fn articles_table_rows_and_numbered_sentences_are_body() {
+        for p in [
+            "第六条 窗口工作人员应当一次性告知申请人需要补正的全部材料。",
+            "第十二条 本办法由市政务服务管理局负责解释。",
+            "12 | 推行涉企经营许可告知承诺制 | 市市场监管局 | 2024年6月底前",
+            "（三）对符合条件的企业实行容缺受理，申请人作出承诺后先行办理。",
+        ] {
+            assert_eq!(classify(p), Role::Body, "{p}");
+        }
+        assert_eq!(classify("第三章 监督管理"), Role::Heading);
+        assert_eq!(
+            classify("序号 | 改革事项 | 牵头单位 | 完成时限"),
+            Role::Boilerplate
+        );
+        assert_eq!(
+            classify("服务设施 覆盖社区 数量（个） 责任单位 备注"),
+            Role::Boilerplate
+        );
+    }
+
+    #[test]
+    fn a_colon_line_is_a_salutation_only_when_it_names_an_addressee() {
+        for p in [
+            "各县（市、区）人民政府，市政府各部门：",
+            "孙某某代表（领衔）：",
+            "全区各有关单位:",
+            "林**委员，您好：",
+        ] {
+            assert_eq!(classify(p), Role::Boilerplate, "{p}");
+        }
+        for p in ["主要做法：", "企业开办“一件事”：", "经验启示："] {
+            assert_ne!(classify(p), Role::Boilerplate, "{p}");
+        }
+    }
+
+    #[test]
+    fn report_openings_are_running_text_and_closings_are_boilerplate() {
+        assert_eq!(
+            classify("下面，我代表县人民政府向大会报告工作，请予审议，并请各位政协委员提出意见。"),
+            Role::Body
+        );
+        assert_eq!(classify("以上报告，请予审议。"), Role::Boilerplate);
     }
 
     #[test]

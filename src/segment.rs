@@ -132,11 +132,16 @@ fn display_width(s: &str) -> usize {
 /// Page numbers (- 3 -, 第3页, 3/12) and running headers (a short line
 /// repeated in the document): never part of a paragraph.
 fn is_page_furniture(line: &str, repeats: usize) -> bool {
-    use crate::role::non_space_chars;
     if repeats >= 2 && line.chars().count() <= 40 {
         return true;
     }
-    // The other rules are for short lines only; most lines are long.
+    is_page_number_line(line)
+}
+
+/// A page number on its own line: "- 3 -", "第3页", "3/12", "Page 3".
+pub(crate) fn is_page_number_line(line: &str) -> bool {
+    use crate::role::non_space_chars;
+    // The rules are for short lines only; most lines are long.
     let compact_len = non_space_chars(line).take(15).count();
     if compact_len > 14 {
         return false;

@@ -237,12 +237,12 @@ impl Tagger {
     }
 
     /// The learned boilerplate check of a line (vectorised as `v`): true
-    /// for a short line whose boilerplate probability reaches the model's
-    /// threshold; never for a long line or a model without the check.
+    /// for a short, unnumbered line whose boilerplate probability reaches the
+    /// model's threshold; never for other lines or a model without the check.
     fn is_furniture(&self, text: &str, v: &SparseVector) -> bool {
         let text = text.trim();
         match &self.model.boilerplate {
-            Some(check) if text.chars().count() <= crate::boilerplate::MAX_CHARS => {
+            Some(check) if crate::boilerplate::is_candidate(text) => {
                 check.probability(text, v) >= check.threshold
             }
             _ => false,
@@ -324,22 +324,50 @@ impl Tagger {
     }
 }
 
-/// Short paragraphs that occur more than once in a document: running
-/// headers and footers of a paginated export, repeated navigation. Headings
-/// with a section marker (一、) are never repeated verbatim in one document,
-/// so a repeat is page furniture.
+/// Running headers and footers: short paragraphs repeated at page breaks.
+///
+/// A short line that occurs more than once is page furniture when one of
+/// its occurrences sits next to a page number or a form feed, or when it
+/// comes back at least three times with 8 or more paragraphs between
+/// every two occurrences (a header every page of an export without page
+/// numbers). Other repeats keep their role and labels: a page that shows a
+/// news title in its header and again above the article, or a plan that
+/// names a task twice, is not furniture.
 fn repeated_short_lines<'a>(text: &'a str, paragraphs: &[TextSpan]) -> RepeatedLines<'a> {
-    let mut short: Vec<&str> = paragraphs
+    let mut short: Vec<(&str, usize)> = paragraphs
         .iter()
-        .filter(|p| p.char_len() <= 40)
-        .map(|p| p.slice(text))
+        .enumerate()
+        .filter(|(_, p)| p.char_len() <= 40)
+        .map(|(i, p)| (p.slice(text), i))
         .collect();
     short.sort_unstable();
+    let at_page_break = |i: usize| {
+        let neighbour_is_number = |j: Option<usize>| {
+            j.and_then(|j| paragraphs.get(j))
+                .is_some_and(|p| segment::is_page_number_line(p.slice(text).trim()))
+        };
+        let gap_before = i.checked_sub(1).map_or(&text[..paragraphs[i].start], |j| {
+            &text[paragraphs[j].end..paragraphs[i].start]
+        });
+        let gap_after = paragraphs
+            .get(i + 1)
+            .map_or(&text[paragraphs[i].end..], |n| {
+                &text[paragraphs[i].end..n.start]
+            });
+        neighbour_is_number(i.checked_sub(1))
+            || neighbour_is_number(Some(i + 1))
+            || gap_before.contains('\u{c}')
+            || gap_after.contains('\u{c}')
+    };
     RepeatedLines(
         short
-            .chunk_by(|a, b| a == b)
-            .filter(|run| run.len() >= 2)
-            .map(|run| run[0])
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|run| {
+                run.len() >= 2
+                    && (run.iter().any(|&(_, i)| at_page_break(i))
+                        || (run.len() >= 3 && run.windows(2).all(|w| w[1].1 - w[0].1 >= 8)))
+            })
+            .map(|run| run[0].0)
             .collect(),
     )
 }

@@ -182,3 +182,46 @@ fn training_again_reproduces_the_committed_model() {
         "boilerplate weights differ by {d}: retrain and commit"
     );
 }
+
+#[test]
+fn a_title_repeated_on_a_page_keeps_its_labels_and_a_running_header_does_not() {
+    use fgf_tagger::role::Role;
+    let (_, tagger) = committed();
+    // A web page shows its title in the header bar and above the article.
+    let title = "淮北市全面推行涉企经营许可事项告知承诺制";
+    let page = format!(
+        "{title}\n发布时间：2023-04-11  来源：市政务服务局\n{title}\n\
+         市政务服务局对42项涉企经营许可事项实行告知承诺，企业承诺后当场发证。"
+    );
+    let doc = tagger.tag(&page, &Default::default());
+    let titles: Vec<_> = doc
+        .spans
+        .iter()
+        .filter(|s| s.span.slice(&page) == title)
+        .collect();
+    assert_eq!(titles.len(), 2, "{:?}", doc.spans);
+    for t in &titles {
+        assert_ne!(t.role, Role::Boilerplate, "{t:?}");
+        assert!(!t.labels.is_empty(), "{t:?}");
+    }
+    // A paginated export repeats its header next to every page number.
+    let header = "淮北市优化营商环境工作简报";
+    let mut export = String::new();
+    for page in 1..=3 {
+        export.push_str(&format!(
+            "{header}\n市政务服务局推行企业开办“一网通办”，全程网上办理，一日办结。\n- {page} -\n"
+        ));
+    }
+    let doc = tagger.tag(&export, &Default::default());
+    let headers: Vec<_> = doc
+        .spans
+        .iter()
+        .filter(|s| s.span.slice(&export) == header)
+        .collect();
+    assert_eq!(headers.len(), 3, "{:?}", doc.spans);
+    assert!(
+        headers
+            .iter()
+            .all(|h| h.role == Role::Boilerplate && h.labels.is_empty())
+    );
+}

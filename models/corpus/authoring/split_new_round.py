@@ -1,13 +1,14 @@
-# One-off: place the reviewed round-3 files (BRIEF_R3.md) into the frozen
-# train/test folders without moving any earlier sample.
+# Place a new round of reviewed draft files into the frozen train/test
+# folders without moving any earlier sample (used for rounds 2, 3 and 4).
 # Samples sharing any 14-char run (ignoring digits, spaces, punctuation) form
 # one group. A group touching a earlier train sample goes to train, one
 # touching a earlier test sample to test (touching both is an error: reword);
 # other groups go to test when the SHA-256 of their smallest id is 0 mod 5.
-# Round 3 (issue 16): python3 split_round3.py DRAFTS_DIR models/corpus
+# Usage: python3 split_new_round.py DRAFTS_DIR models/corpus
+# (each DRAFTS_DIR/<prefix>.jsonl lands in train/<prefix>.jsonl and test/<prefix>.jsonl)
 import json, hashlib, glob, os, re, collections, sys
 K = 14
-DRAFTS = sys.argv[1]            # folder with the reviewed round-3 *.jsonl
+DRAFTS = sys.argv[1]            # folder with the reviewed drafts *.jsonl
 ROOT = sys.argv[2]              # models/corpus
 def sh(t):
     t = re.sub(r'[\s０-９0-9，。；、：“”‘’（）()《》,.;:%!?！？·—-]', '', t)
