@@ -10,7 +10,11 @@
 //! * whitespace next to a CJK char is dropped: hard-wrap newlines inside a
 //!   paragraph (互联网+\n监管), spaced-out numbers and words (2019 年 6 月,
 //!   双 随 机); whitespace between two ASCII words becomes one space;
-//! * zero-width characters and byte-order marks are dropped.
+//! * zero-width characters and byte-order marks are dropped;
+//! * damage from mirror sites and scrapers is undone ([`damage_at`]): inline
+//!   pinyin after a character (網(wǎng)上 → 网上), HTML entities, also with
+//!   the `&` lost (`&ldquo;`, `?ldquo;` → “), and stray tags (`<p>`, `</b>`,
+//!   a `/p>` left after a broken character) are dropped or replaced.
 //!
 //! Every normalised char remembers the byte range of the original char(s) it
 //! came from, so a token found in the normalised text is reported at its
@@ -121,6 +125,171 @@ pub fn simplified(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Named entities scrapers leave in text, and what they stand for.
+const ENTITIES: &[(&str, char)] = &[
+    ("ldquo", '“'),
+    ("rdquo", '”'),
+    ("lsquo", '‘'),
+    ("rsquo", '’'),
+    ("nbsp", ' '),
+    ("ensp", ' '),
+    ("emsp", ' '),
+    ("quot", '"'),
+    ("amp", '&'),
+    ("lt", '<'),
+    ("gt", '>'),
+    ("middot", '·'),
+    ("mdash", '—'),
+    ("hellip", '…'),
+];
+
+/// Vowels with a tone mark, which tell inline pinyin from other Latin text.
+fn is_toned_vowel(c: char) -> bool {
+    matches!(
+        c,
+        'ā' | 'á'
+            | 'ǎ'
+            | 'à'
+            | 'ē'
+            | 'é'
+            | 'ě'
+            | 'è'
+            | 'ī'
+            | 'í'
+            | 'ǐ'
+            | 'ì'
+            | 'ō'
+            | 'ó'
+            | 'ǒ'
+            | 'ò'
+            | 'ū'
+            | 'ú'
+            | 'ǔ'
+            | 'ù'
+            | 'ǖ'
+            | 'ǘ'
+            | 'ǚ'
+            | 'ǜ'
+    )
+}
+
+/// Damage starting at byte `at` of `s` (`prev` is the char before it): the
+/// byte length of the damaged run and what it stands for (`None`: nothing).
+/// Recognised, all short and all rare in clean text:
+///
+/// * inline pinyin right after a CJK char: `(wǎng)`, `（fàng guǎn fú）`,
+///   lowercase letters and spaces with at least one tone mark;
+/// * an entity `&name;` or `&#NNNN;`, or a known name whose `&` became `?`
+///   or `？` (`?ldquo;`);
+/// * a tag `<p>`, `</p>`, `<br/>`, `<b>`, `<span class="x">` (name of letters,
+///   at most 80 bytes), and `/p>` whose `<` was lost.
+pub fn damage_at(s: &str, at: usize, prev: Option<char>) -> Option<(usize, Option<char>)> {
+    let rest = &s[at..];
+    let first = rest.chars().next()?;
+    match first {
+        '(' | '（' if prev.is_some_and(is_cjk_char) => {
+            let close = if first == '(' { ')' } else { '）' };
+            let inner_start = first.len_utf8();
+            let mut toned = false;
+            for (i, c) in rest[inner_start..].char_indices().take(24) {
+                if c == close || (c == ')' || c == '）') {
+                    return (toned && i > 0).then_some((inner_start + i + c.len_utf8(), None));
+                }
+                if is_toned_vowel(c) {
+                    toned = true;
+                } else if !(c.is_ascii_lowercase() || c == ' ' || c == 'ü') {
+                    return None;
+                }
+            }
+            None
+        }
+        '&' | '?' | '？' => {
+            let body = &rest[first.len_utf8()..];
+            let end = body.char_indices().take(9).find(|&(_, c)| c == ';')?.0;
+            let name = &body[..end];
+            let len = first.len_utf8() + end + 1;
+            if let Some(&(_, c)) = ENTITIES.iter().find(|(n, _)| *n == name) {
+                return Some((len, Some(c)));
+            }
+            if first == '&' {
+                let code = name.strip_prefix('#')?;
+                let value = match code.strip_prefix(['x', 'X']) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                    None => code.parse().ok()?,
+                };
+                return Some((
+                    len,
+                    Some(char::from_u32(value).filter(|c| !c.is_control())?),
+                ));
+            }
+            None
+        }
+        '<' | '/' => {
+            let body = rest.strip_prefix('<').unwrap_or(rest);
+            // "/p>" counts only right after a CJK char (its "<" was lost
+            // with the char's last byte); elsewhere it is a path or a URL.
+            if first == '/' && !(body.starts_with('/') && prev.is_some_and(is_cjk_char)) {
+                return None;
+            }
+            let body = body.strip_prefix('/').unwrap_or(body);
+            let name_len = body
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count();
+            if name_len == 0 || !body.as_bytes()[0].is_ascii_alphabetic() {
+                return None;
+            }
+            let close = body[name_len..].bytes().take(80).position(|b| b == b'>')?;
+            let attrs = &body[name_len..name_len + close];
+            if !(attrs.is_empty() || attrs.starts_with([' ', '/'])) || attrs.contains('<') {
+                return None;
+            }
+            // "/p>" with its "<" lost: only a closing tag of a few letters.
+            if first == '/' && (name_len > 5 || !attrs.is_empty()) {
+                return None;
+            }
+            Some((rest.len() - body.len() + name_len + close + 1, None))
+        }
+        _ => None,
+    }
+}
+
+fn is_cjk_char(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{20000}'..='\u{2FFFF}')
+}
+
+/// `s` with the damage [`damage_at`] recognises undone (borrowed when there
+/// is none): what the role rules read.
+pub fn without_damage(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['(', '（', '&', '?', '？', '<', '/']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut prev = None;
+    let mut skip_to = 0;
+    for (b, c) in s.char_indices() {
+        if b < skip_to {
+            continue;
+        }
+        if let Some((len, replacement)) = damage_at(s, b, prev) {
+            out.push_str(&s[copied..b]);
+            if let Some(r) = replacement {
+                out.push(r);
+            }
+            skip_to = b + len;
+            copied = skip_to;
+            continue;
+        }
+        prev = Some(c);
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    out.push_str(&s[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
 impl Normalized {
     /// Normalises `original`.
     pub fn new(original: &str) -> Self {
@@ -131,11 +300,32 @@ impl Normalized {
         let mut pending_space: Option<(usize, usize)> = None;
         let mut prev: Option<char> = None;
         let table = t2s_table();
+        // The end of a damaged run being skipped, and the char before it in
+        // the original (what inline pinyin follows).
+        let mut skip_to = 0;
+        let mut prev_orig: Option<char> = None;
         for (b, orig) in original.char_indices() {
-            let end = b + orig.len_utf8();
+            if b < skip_to {
+                continue;
+            }
+            let mut end = b + orig.len_utf8();
             if is_invisible(orig) {
                 continue;
             }
+            let mut orig = orig;
+            if matches!(orig, '(' | '（' | '&' | '?' | '？' | '<' | '/')
+                && let Some((len, replacement)) = damage_at(original, b, prev_orig)
+            {
+                skip_to = b + len;
+                match replacement {
+                    None => continue,
+                    Some(r) => {
+                        orig = r;
+                        end = skip_to;
+                    }
+                }
+            }
+            prev_orig = Some(orig);
             let c = normalize_char(simplify_with(table, orig));
             if c.is_whitespace() {
                 pending_space = Some(pending_space.map_or((b, end), |(s, _)| (s, end)));
@@ -204,6 +394,31 @@ mod tests {
     fn traditional_becomes_simplified() {
         let n = Normalized::new("推行雙隨機一公開監管，審批服務");
         assert_eq!(n.text, "推行双随机一公开监管,审批服务");
+    }
+
+    #[test]
+    fn inline_pinyin_entities_and_tags_are_undone() {
+        let n = Normalized::new("優(yōu)化營商環(huán)境");
+        assert_eq!(n.text, "优化营商环境");
+        let n = Normalized::new("<p>推行&ldquo;一网通办?rdquo;，全覆盕/p>");
+        assert_eq!(n.text, "推行“一网通办”,全覆盕");
+        let n = Normalized::new("放管服（fàng guǎn fú）改革&#12288;网站");
+        assert_eq!(n.text, "放管服改革网站");
+        // Clean text is left alone: Latin in brackets, a question mark, a path.
+        let n = Normalized::new("政务服务(app)上线?请登录 a/b>");
+        assert_eq!(n.text, "政务服务(app)上线?请登录a/b>");
+        assert_eq!(without_damage("網(wǎng)上辦事</p>"), "網上辦事");
+    }
+
+    #[test]
+    fn a_replaced_entity_maps_back_to_the_whole_entity() {
+        let original = "推行&ldquo;双随机";
+        let n = Normalized::new(original);
+        let i = n.text.chars().position(|c| c == '“').unwrap();
+        let (s, e) = n.original_range(i, i + 1);
+        assert_eq!(&original[s..e], "&ldquo;");
+        let (s, e) = n.original_range(i + 1, n.char_len());
+        assert_eq!(&original[s..e], "双随机");
     }
 
     #[test]

@@ -220,7 +220,8 @@ const ORG_SUFFIXES: &[&str] = &[
 /// Decides the role of one paragraph (already trimmed). Traditional script
 /// is read as simplified, so the same rules hold for both.
 pub fn classify(paragraph: &str) -> Role {
-    let simplified = crate::normalize::simplified(paragraph);
+    let cleaned = crate::normalize::without_damage(paragraph);
+    let simplified = crate::normalize::simplified(&cleaned);
     let paragraph = simplified.as_ref();
     // Counted once: every rule below tests the length first.
     let len = char_len(paragraph);
@@ -374,6 +375,12 @@ fn is_boilerplate(p: &str, len: usize) -> bool {
     // "以上报告，请予审议。" closes a report; the opening sentence that asks
     // for the same ("现在，我代表……报告工作，请予审议") is running text.
     if len <= 12 && p.contains("请予审议") {
+        return true;
+    }
+    // A bare thanks ("感谢您对我市工作的关心和支持！") is a formula; thanks
+    // that go on to the matter ("感谢您……，您提出的……") are running text.
+    if len <= 30 && (p.contains("感谢您") || p.contains("感謝您")) && !p.contains(['，', ','])
+    {
         return true;
     }
     // Salutation: "张三代表：", "****委员:", "省发展改革委：", "各县（市、区）
@@ -716,6 +723,16 @@ mod tests {
             Role::Body
         );
         assert_eq!(classify("以上报告，请予审议。"), Role::Boilerplate);
+        assert_eq!(
+            classify("感谢您对全区工作的关心和支持！"),
+            Role::Boilerplate
+        );
+        assert_eq!(
+            classify(
+                "感谢您对我区养老服务的关注，您提出的增设社区食堂的建议，我们已会同区民政局研究落实。"
+            ),
+            Role::Body
+        );
     }
 
     #[test]
