@@ -79,6 +79,10 @@ const WEB_JUNK: &[&str] = &[
     "當前位置",
     "Copyright",
     "copyright",
+    "版权属于",
+    "版权归",
+    "不得转载",
+    "转载请注明",
     "©",
 ];
 
@@ -114,6 +118,9 @@ const METADATA_FIELDS: &[&str] = &[
     "邮政编码",
     "传真",
     "电子邮箱",
+    "电子邮件",
+    "通信地址",
+    "通讯地址",
     "抄送",
     "抄报",
     "印发",
@@ -393,6 +400,18 @@ fn is_boilerplate(p: &str, len: usize) -> bool {
     {
         return true;
     }
+    // A long addressee list: "各县（市、区）人民政府，市直各部门，……管委会：".
+    if len <= 120
+        && (p.ends_with('：') || p.ends_with(':'))
+        && !p.contains('。')
+        && p.contains(['、', '，', ','])
+        && p.split(['、', '，', ',']).all(|part| {
+            let part = part.trim().trim_end_matches(['：', ':']);
+            part.is_empty() || is_addressee(part)
+        })
+    {
+        return true;
+    }
     if len <= 14 && (p.ends_with("代表") || p.ends_with("委员") || p.starts_with("尊敬的")) {
         return true;
     }
@@ -627,8 +646,32 @@ fn is_heading(p: &str, len: usize) -> bool {
     if len <= 30 && p.ends_with(['：', ':', '？', '?']) && !has_sentence_punct(inner) {
         return inner.chars().any(is_cjk);
     }
+    // A document's title, which can be long: "关于印发《……办法（试行）》的通知".
+    if len <= 100 && is_document_title(p) {
+        return true;
+    }
     // Title lines: short, no sentence punctuation.
     len <= 40 && !has_sentence_punct(p) && !p.ends_with(['：', ':']) && p.chars().any(is_cjk)
+}
+
+/// Kinds of official documents a title ends with.
+const DOCUMENT_KINDS: &[&str] = &[
+    "通知", "意见", "方案", "办法", "决定", "批复", "报告", "规定", "细则", "要点", "规划", "计划",
+    "函", "答复", "公告", "通报",
+];
+
+/// "……关于……的通知": a title naming its document kind, with no sentence
+/// punctuation outside the brackets of a quoted title.
+fn is_document_title(p: &str) -> bool {
+    let t = p
+        .trim_end_matches(['）', ')'])
+        .trim_end_matches("（试行")
+        .trim_end_matches("(试行")
+        .trim_end_matches("（暂行")
+        .trim_end_matches(['》', '”']);
+    p.contains("关于")
+        && DOCUMENT_KINDS.iter().any(|k| t.ends_with(k))
+        && !p.contains(['。', '；', '！', '？', '，', ','])
 }
 
 /// An article of a regulation or rule ("第四条 ……"): a provision, so body
@@ -691,6 +734,23 @@ mod tests {
             assert_eq!(classify(p), Role::Body, "{p}");
         }
         assert_eq!(classify("第三章 监督管理"), Role::Heading);
+        assert_eq!(
+            classify(
+                "滁州市优化营商环境工作领导小组办公室关于印发《滁州市涉企服务专员工作制度（试行）》的通知"
+            ),
+            Role::Heading
+        );
+        assert_eq!(
+            classify(
+                "各县（市、区）人民政府，市直各部门、各直属机构，经开区管委会、高新区管委会："
+            ),
+            Role::Boilerplate
+        );
+        assert_eq!(classify("电子邮件：zwfw@example.gov.cn"), Role::Boilerplate);
+        assert_eq!(
+            classify("本报告版权属于某某研究院，未经许可不得转载。"),
+            Role::Boilerplate
+        );
         assert_eq!(
             classify("序号 | 改革事项 | 牵头单位 | 完成时限"),
             Role::Boilerplate

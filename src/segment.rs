@@ -164,6 +164,17 @@ fn starts_block(line: &str) -> bool {
             .any(|p| line.starts_with(p))
 }
 
+/// A line scraped with its markup ending in a closing block tag (`</p>`,
+/// `</div>`, `<br>`, or `/p>` whose `<` was lost): the paragraph ends there.
+fn ends_with_block_tag(line: &str) -> bool {
+    let t = line.trim_end().to_ascii_lowercase();
+    [
+        "/p>", "/div>", "<br>", "<br/>", "<br />", "/li>", "/td>", "/h1>", "/h2>", "/h3>", "/h4>",
+    ]
+    .iter()
+    .any(|tag| t.ends_with(tag))
+}
+
 fn ends_sentence(line: &str) -> bool {
     line.trim_end_matches(is_closing_mark)
         .ends_with(['。', '！', '？', '；', '!', '?', ';', '：', ':'])
@@ -282,7 +293,8 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
                     };
                     let starts_paragraph = starts_block(next_text)
                         || (uses_indent && line.indent >= 2)
-                        || (ends && next_is_boilerplate);
+                        || (ends && next_is_boilerplate)
+                        || ends_with_block_tag(prev_text);
                     reach >= need && !starts_paragraph
                 }
             }
@@ -480,6 +492,20 @@ mod tests {
         assert_eq!(texts(&text, &p), ["最后一行"]);
         assert_offsets(&text, &p);
         assert!(paragraphs(&"\n \r\n\u{3000}".repeat(10_000)).is_empty());
+    }
+
+    #[test]
+    fn a_closing_tag_left_by_a_scraper_ends_the_paragraph() {
+        // Wrapped at 40 columns; the heading fills its line but ends in </p>.
+        let text = "市场监管部门按照年度计划对辖区企业开展抽查工\n\
+                    作，抽查结果及时向社会公示，接受群众的监督和\n\
+                    评议。\n\
+                    一、制定抽查计划，推进市县两级全面覆盖</p>\n\
+                    各县分局要按照新版清单以及市局编制的抽查计划\n\
+                    任务，合理确定抽查比例和频次，确保按期完成。";
+        let p = reflow(text);
+        assert_eq!(p.len(), 3, "{:?}", texts(text, &p));
+        assert!(p[1].slice(text).ends_with("</p>"));
     }
 
     #[test]
