@@ -183,6 +183,8 @@ const REPLY_FORMULAS: &[&str] = &[
     "敬请谅解",
     "特此报告",
     "是否满意",
+    // Transmittal: "《……方案》已经市政府同意，现印发给你们，请认真贯彻执行。"
+    "印发给你们",
 ];
 
 /// Formulas that mark boilerplate only on short lines.
@@ -483,6 +485,7 @@ const ADDRESSEE_ENDINGS: &[&str] = &[
     "部门",
     "机构",
     "企业",
+    "集团",
     "县",
     "区",
     "市",
@@ -747,6 +750,12 @@ mod tests {
             Role::Boilerplate
         );
         assert_eq!(classify("电子邮件：zwfw@example.gov.cn"), Role::Boilerplate);
+        assert_eq!(
+            classify(
+                "《丽水市工程建设项目审批提速实施方案》已经市政府同意，现印发给你们，请认真组织实施。"
+            ),
+            Role::Boilerplate
+        );
         assert_eq!(
             classify("本报告版权属于某某研究院，未经许可不得转载。"),
             Role::Boilerplate
