@@ -19,7 +19,7 @@ use ndarray::Array1;
 use crate::features::{FeatureParams, FeatureSpace, SparseVector};
 use crate::metrics::Evaluation;
 use crate::model::{TrainParams, cross_fitted_evaluation, dense, fit_all, margins, sigmoid};
-use crate::sparse_logistic::SparseRows;
+use crate::sparse_linear::SparseRows;
 use crate::taxonomy::Taxonomy;
 use crate::tokenize::FeatureWords;
 

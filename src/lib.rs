@@ -33,7 +33,7 @@ pub mod segment;
 pub mod server;
 pub mod service;
 pub mod soak;
-pub mod sparse_logistic;
+pub mod sparse_linear;
 pub mod tagger;
 pub mod taxonomy;
 pub mod telemetry;

@@ -18,6 +18,7 @@ use fgf_tagger::model::TrainParams;
 use fgf_tagger::segment::LineMode;
 use fgf_tagger::server::{self, ServeConfig};
 use fgf_tagger::service::Limits;
+use fgf_tagger::sparse_linear::Loss;
 use fgf_tagger::tagger::{TagOptions, Tagger};
 use fgf_tagger::tokenize::{DomainDictionary, Tokenizer};
 use fgf_tagger::train::{self, ModelsDir};
@@ -122,6 +123,9 @@ enum Command {
         /// L2 regularisation (default: the committed model's setting).
         #[arg(long)]
         alpha: Option<f64>,
+        /// Loss of each label's linear model (default: the committed model's).
+        #[arg(long, value_enum)]
+        loss: Option<Loss>,
         /// Vocabulary cap.
         #[arg(long)]
         max_features: Option<usize>,
@@ -537,6 +541,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train {
             models_dir,
             alpha,
+            loss,
             max_features,
             folds,
             max_iterations,
@@ -546,6 +551,9 @@ fn run(cli: Cli) -> Result<()> {
             let mut params = TrainParams::new();
             if let Some(alpha) = alpha {
                 params = params.alpha(alpha);
+            }
+            if let Some(loss) = loss {
+                params = params.loss(loss);
             }
             if let Some(n) = max_features {
                 params = params.features(FeatureParams {

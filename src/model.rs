@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::corpus::Sample;
 use crate::features::{FeatureParams, FeatureSpace, SparseVector, TermKind};
 use crate::metrics::Evaluation;
-use crate::sparse_logistic::{SparseLogisticParams, SparseRows};
+use crate::sparse_linear::{Loss, SparseLinearParams, SparseRows};
 use crate::taxonomy::Taxonomy;
 use crate::tokenize::{DomainDictionary, Tokenizer, Words};
 
@@ -30,6 +30,14 @@ pub const MODEL_FORMAT: u32 = 2;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrainParams {
     pub(crate) features: FeatureParams,
+    /// Logistic regression or a linear SVM per label (scores are calibrated
+    /// either way). Model files written before the choice existed used
+    /// logistic regression.
+    #[serde(default)]
+    pub(crate) loss: Loss,
+    /// L2 strength of the learned boilerplate check (always logistic).
+    #[serde(default = "default_boilerplate_alpha")]
+    pub(crate) boilerplate_alpha: f64,
     pub(crate) alpha: f64,
     pub(crate) max_iterations: u64,
     pub(crate) threshold_folds: usize,
@@ -40,12 +48,18 @@ impl Default for TrainParams {
     fn default() -> Self {
         Self {
             features: FeatureParams::default(),
-            alpha: 0.003,
+            loss: Loss::SquaredHinge,
+            boilerplate_alpha: default_boilerplate_alpha(),
+            alpha: 0.3,
             max_iterations: 150,
             threshold_folds: 3,
             default_threshold: 0.5,
         }
     }
+}
+
+fn default_boilerplate_alpha() -> f64 {
+    0.003
 }
 
 impl TrainParams {
@@ -65,8 +79,20 @@ impl TrainParams {
         self
     }
 
-    /// L2 regularisation strength of each logistic regression (linfa's
-    /// `alpha`, applied to the summed loss).
+    /// L2 strength of the learned boilerplate check.
+    pub fn boilerplate_alpha(mut self, alpha: f64) -> Self {
+        self.boilerplate_alpha = alpha;
+        self
+    }
+
+    /// The loss of each label's linear model.
+    pub fn loss(mut self, loss: Loss) -> Self {
+        self.loss = loss;
+        self
+    }
+
+    /// L2 regularisation strength of each label's linear model (linfa's
+    /// `alpha`, applied to the summed loss; a linear SVM's `C` is `1/alpha`).
     pub fn alpha(mut self, alpha: f64) -> Self {
         self.alpha = alpha;
         self
@@ -96,6 +122,12 @@ impl TrainParams {
         self.features.check()?;
         if !(self.alpha.is_finite() && self.alpha > 0.0) {
             bail!("alpha must be a positive number, got {}", self.alpha);
+        }
+        if !(self.boilerplate_alpha.is_finite() && self.boilerplate_alpha > 0.0) {
+            bail!(
+                "boilerplate_alpha must be a positive number, got {}",
+                self.boilerplate_alpha
+            );
         }
         if self.max_iterations == 0 {
             bail!("max_iterations must be at least 1");
@@ -205,20 +237,22 @@ pub(crate) fn dense(vectors: &[SparseVector], n_features: usize) -> Array2<f32> 
 pub(crate) type FittedLabel = (Vec<f32>, f32);
 
 /// Fits one binary logistic regression on sparse rows (see
-/// [`crate::sparse_logistic`]); returns weights and intercept of the
+/// [`crate::sparse_linear`]); returns weights and intercept of the
 /// probability that the label is present.
 pub(crate) fn fit_label(
+    loss: Loss,
     alpha: f64,
     max_iterations: u64,
     x: SparseRows<'_>,
     y: &[bool],
 ) -> Result<FittedLabel> {
-    let fitted = SparseLogisticParams::new()
+    let fitted = SparseLinearParams::new()
+        .loss(loss)
         .alpha(alpha)
         .max_iterations(max_iterations)
         .check()?
         .fit(&DatasetBase::new(x, y.to_vec()))
-        .context("fitting logistic regression")?;
+        .context("fitting a linear model")?;
     Ok((fitted.weights, fitted.intercept))
 }
 
@@ -267,7 +301,8 @@ pub(crate) fn fit_all(
                         .iter()
                         .map(|&j| {
                             let y: Vec<bool> = gold.iter().map(|row| row[j]).collect();
-                            fit_label(params.alpha, params.max_iterations, x, &y).map(|r| (j, r))
+                            fit_label(params.loss, params.alpha, params.max_iterations, x, &y)
+                                .map(|r| (j, r))
                         })
                         .collect::<Result<Vec<_>>>()
                 })
@@ -552,7 +587,13 @@ impl ValidTrainParams {
                 rows: &xf,
                 n_features: n_full,
             };
-            let fitted = vec![fit_label(params.alpha, params.max_iterations, rows, &yf)?];
+            let fitted = vec![fit_label(
+                Loss::Logistic,
+                params.boilerplate_alpha,
+                params.max_iterations,
+                rows,
+                &yf,
+            )?];
             for &i in &held_rows {
                 oof[i] = sigmoid(margins(&fitted, &full[i])[0]);
             }
@@ -571,7 +612,14 @@ impl ValidTrainParams {
             rows: &full,
             n_features: n_full,
         };
-        let (w, intercept) = fit_label(params.alpha, params.max_iterations, rows, &gold)?;
+        // Always logistic: its sigmoid is the probability the threshold reads.
+        let (w, intercept) = fit_label(
+            Loss::Logistic,
+            params.boilerplate_alpha,
+            params.max_iterations,
+            rows,
+            &gold,
+        )?;
         Ok(crate::boilerplate::BoilerplateModel {
             term_weights: w[..n_terms].to_vec(),
             layout_weights: w[n_terms..].to_vec(),
