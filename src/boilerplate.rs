@@ -19,13 +19,17 @@ use crate::features::SparseVector;
 /// learned check: furniture is short, and long lines are running text.
 pub const MAX_CHARS: usize = 80;
 
-/// True for a line the learned check may turn into boilerplate: short, and
-/// not numbered as a section or list item ("一、", "（二）", "3.", "第四条"),
-/// since numbering is the document's own structure, not page furniture.
-/// Training asks the same question of the same lines.
+/// True for a line the learned check may turn into boilerplate: short, not
+/// numbered as a section or list item ("一、", "（二）", "3.", "第四条"), and
+/// not a lead-in ending in a colon ("具体措施："): numbering and lead-ins are
+/// the document's own structure, and the furniture that ends in a colon
+/// (发布时间：, 分享到：, 相关新闻：) is named by the rules. Training asks the
+/// same question of the same lines.
 pub fn is_candidate(text: &str) -> bool {
     let text = text.trim();
-    text.chars().count() <= MAX_CHARS && !crate::role::starts_with_heading_marker(text)
+    text.chars().count() <= MAX_CHARS
+        && !crate::role::starts_with_heading_marker(text)
+        && !text.ends_with(['：', ':'])
 }
 
 /// Number of layout features.

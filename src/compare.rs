@@ -19,29 +19,38 @@ use ndarray::Array1;
 use crate::features::{FeatureParams, FeatureSpace, SparseVector};
 use crate::metrics::Evaluation;
 use crate::model::{TrainParams, cross_fitted_evaluation, dense, fit_all, margins, sigmoid};
-use crate::sparse_linear::SparseRows;
+use crate::sparse_linear::{Loss, SparseRows};
 use crate::taxonomy::Taxonomy;
 use crate::tokenize::FeatureWords;
 
-/// A learning approach built from linfa estimators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A learning approach built from linfa estimators (`--approaches` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Approach {
-    /// One binary `linfa_logistic::LogisticRegression` per label (the
-    /// service's model).
+    /// One binary linear SVM (squared hinge, [`crate::sparse_linear`]) per
+    /// label, margins turned into scores by a sigmoid (the service's model,
+    /// which calibrates them by Platt scaling instead).
+    #[value(name = "svm")]
+    LinearSvmOneVsRest,
+    /// One binary logistic regression ([`crate::sparse_linear`], the same
+    /// objective as `linfa_logistic`) per label.
+    #[value(name = "lr")]
     LogisticOneVsRest,
     /// One binary `linfa_bayes::MultinomialNb` per label; the probability
     /// of the label is the softmax of the two joint log-likelihoods, taken
     /// as `sigmoid(jll_yes - jll_no)` so it cannot overflow.
+    #[value(name = "nb")]
     NaiveBayesOneVsRest,
     /// Logistic regression for the three pillars, then for each pillar a
     /// logistic regression per theme trained only on that pillar's samples;
     /// `P(theme) = P(pillar) * P(theme | pillar)`.
+    #[value(name = "two-stage")]
     TwoStageLogistic,
 }
 
 impl Approach {
-    pub fn all() -> [Approach; 3] {
+    pub fn all() -> [Approach; 4] {
         [
+            Approach::LinearSvmOneVsRest,
             Approach::LogisticOneVsRest,
             Approach::NaiveBayesOneVsRest,
             Approach::TwoStageLogistic,
@@ -50,9 +59,21 @@ impl Approach {
 
     pub fn name(self) -> &'static str {
         match self {
+            Approach::LinearSvmOneVsRest => "one-vs-rest linear SVM",
             Approach::LogisticOneVsRest => "one-vs-rest logistic regression",
             Approach::NaiveBayesOneVsRest => "one-vs-rest multinomial naive Bayes",
             Approach::TwoStageLogistic => "two-stage pillar-then-theme logistic",
+        }
+    }
+
+    /// The L2 strength each approach is compared at unless `--alphas` is
+    /// given: the best of each loss on cross-validation (see the issue-16
+    /// sweep in `models/REPORT.md`). Naive Bayes has no `alpha` of this kind.
+    pub fn default_alpha(self) -> Option<f64> {
+        match self {
+            Approach::LinearSvmOneVsRest => Some(0.3),
+            Approach::LogisticOneVsRest | Approach::TwoStageLogistic => Some(0.003),
+            Approach::NaiveBayesOneVsRest => None,
         }
     }
 }
@@ -111,6 +132,10 @@ pub fn feature_sets(max_features: usize) -> Vec<FeatureSet> {
 pub struct CvResult {
     pub approach: Approach,
     pub features: &'static str,
+    /// L2 strength (none for naive Bayes).
+    pub alpha: Option<f64>,
+    /// Vocabulary cap.
+    pub max_features: usize,
     pub evaluation: Evaluation,
     pub seconds: f64,
 }
@@ -131,9 +156,15 @@ fn fold_scores(
         rows: &fit_vectors,
         n_features,
     };
+    let logistic = params.loss(Loss::Logistic);
     match approach {
-        Approach::LogisticOneVsRest => {
-            let fitted = fit_all(params, rows, &fit_gold, n_labels)?;
+        Approach::LinearSvmOneVsRest | Approach::LogisticOneVsRest => {
+            let params = if approach == Approach::LinearSvmOneVsRest {
+                params.loss(Loss::SquaredHinge)
+            } else {
+                logistic
+            };
+            let fitted = fit_all(&params, rows, &fit_gold, n_labels)?;
             Ok(held
                 .iter()
                 .map(|v| margins(&fitted, v).into_iter().map(sigmoid).collect())
@@ -169,7 +200,7 @@ fn fold_scores(
             let n_pillars = taxonomy.pillars.len();
             let pillar_gold: Vec<Vec<bool>> =
                 fit_gold.iter().map(|g| g[..n_pillars].to_vec()).collect();
-            let pillars = fit_all(params, rows, &pillar_gold, n_pillars)?;
+            let pillars = fit_all(&logistic, rows, &pillar_gold, n_pillars)?;
             let mut out: Vec<Vec<f32>> = held
                 .iter()
                 .map(|v| {
@@ -198,7 +229,7 @@ fn fold_scores(
                     rows: &sub_vectors,
                     n_features,
                 };
-                let fitted = fit_all(params, xs, &sub_gold, themes.len())?;
+                let fitted = fit_all(&logistic, xs, &sub_gold, themes.len())?;
                 for (row, v) in out.iter_mut().zip(held) {
                     let pillar_p = row[p];
                     for (k, m) in margins(&fitted, v).into_iter().enumerate() {
@@ -262,6 +293,8 @@ pub fn cross_validate(
     Ok(CvResult {
         approach,
         features: features.name,
+        alpha: approach.default_alpha().map(|_| params.alpha),
+        max_features: features.params.max_features,
         evaluation: cross_fitted_evaluation(
             taxonomy,
             &oof,
@@ -284,14 +317,16 @@ pub fn markdown_table(results: &[CvResult]) -> String {
             .total_cmp(&a.evaluation.theme_macro.f1)
     });
     let mut out = String::from(
-        "| approach | features | pillar micro-F1 | pillar macro-F1 | theme micro-F1 | theme macro-F1 | seconds |\n|---|---|---|---|---|---|---|\n",
+        "| approach | features | alpha | vocabulary | pillar micro-F1 | pillar macro-F1 | theme micro-F1 | theme macro-F1 | seconds |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in sorted {
         let e = &r.evaluation;
         out.push_str(&format!(
-            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} |\n",
+            "| {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} |\n",
             r.approach.name(),
             r.features,
+            r.alpha.map_or("-".to_string(), |a| a.to_string()),
+            r.max_features,
             e.pillar_micro.f1,
             e.pillar_macro.f1,
             e.theme_micro.f1,
@@ -305,13 +340,19 @@ pub fn markdown_table(results: &[CvResult]) -> String {
 /// The `models/REPORT.md` text: how the comparison was run, the table, and
 /// the best candidate by cross-validated theme macro-F1 with its per-label
 /// scores.
-pub fn report(results: &[CvResult], folds: usize, samples: usize, fingerprint: &str) -> String {
+pub fn report(
+    results: &[CvResult],
+    command: &str,
+    folds: usize,
+    samples: usize,
+    fingerprint: &str,
+) -> String {
     let mut out = String::from("# Model comparison\n\n");
     out.push_str(&format!(
-        "Written by `fgf compare --folds {folds}`: {folds}-fold cross-validation on the \
+        "Written by `{command}`: {folds}-fold cross-validation on the \
          {samples} samples of the training split (corpus {}). The frozen test split is not \
-         used. Each fold builds its own vocabulary (at most 8,000 terms, min_df 2, sublinear \
-         TF-IDF, L2) from its training part; per-label thresholds are cross-fitted (tuned on \
+         used. Each fold builds its own vocabulary (at most `vocabulary` terms, min_df 2, \
+         sublinear TF-IDF, L2) from its training part; per-label thresholds are cross-fitted (tuned on \
          the other folds' out-of-fold scores); a pillar is returned when one of its themes \
          is. Long paragraphs are scored whole here (the service also scores their sentences).\n\n",
         &fingerprint[..fingerprint.len().min(12)]
@@ -324,10 +365,12 @@ pub fn report(results: &[CvResult], folds: usize, samples: usize, fingerprint: &
             .total_cmp(&b.evaluation.theme_macro.f1)
     }) {
         out.push_str(&format!(
-            "\nBest by cross-validated theme macro-F1: **{}** with **{}**.\n\n\
+            "\nBest by cross-validated theme macro-F1: **{}** with **{}** (alpha {}, {} terms).\n\n\
              Its cross-validated per-label scores:\n\n```\n{}```\n",
             best.approach.name(),
             best.features,
+            best.alpha.map_or("-".to_string(), |a| a.to_string()),
+            best.max_features,
             best.evaluation.to_table()
         ));
     }

@@ -148,12 +148,18 @@ enum Command {
         /// Cross-validation folds.
         #[arg(long, default_value_t = 5)]
         folds: usize,
-        /// Only these approaches (lr, nb, two-stage); default all.
-        #[arg(long, value_delimiter = ',')]
-        approaches: Vec<String>,
+        /// Only these approaches; default all.
+        #[arg(long, value_delimiter = ',', value_enum)]
+        approaches: Vec<compare::Approach>,
         /// Only these feature sets, by index (0: words ... 3: + dictionary hits).
         #[arg(long, value_delimiter = ',')]
         feature_sets: Vec<usize>,
+        /// L2 strengths to sweep (default: each approach's own, svm 0.3, lr 0.003).
+        #[arg(long, value_delimiter = ',')]
+        alphas: Vec<f64>,
+        /// Vocabulary caps to sweep (default: the committed model's, 30000).
+        #[arg(long, value_delimiter = ',')]
+        max_features: Vec<usize>,
         /// Where to write the markdown report (nothing written if empty).
         #[arg(long, default_value = "models/REPORT.md")]
         out: PathBuf,
@@ -703,8 +709,12 @@ fn run(cli: Cli) -> Result<()> {
             folds,
             approaches,
             feature_sets,
+            alphas,
+            max_features,
             out,
         } => {
+            let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+            let command = format!("fgf {command}");
             let dir = ModelsDir::new(models_dir);
             let (taxonomy, dictionary, corpus) = train::load_inputs(&dir)?;
             let params = TrainParams::new();
@@ -724,49 +734,65 @@ fn run(cli: Cli) -> Result<()> {
                 })
                 .collect();
             let mut results = Vec::new();
+            let caps = if max_features.is_empty() {
+                vec![params.feature_params().max_features]
+            } else {
+                max_features
+            };
             for approach in compare::Approach::all() {
-                let key = match approach {
-                    compare::Approach::LogisticOneVsRest => "lr",
-                    compare::Approach::NaiveBayesOneVsRest => "nb",
-                    compare::Approach::TwoStageLogistic => "two-stage",
-                };
-                if !approaches.is_empty() && !approaches.iter().any(|a| a == key) {
+                if !approaches.is_empty() && !approaches.contains(&approach) {
                     continue;
                 }
-                for (i, set) in compare::feature_sets(params.feature_params().max_features)
-                    .iter()
-                    .enumerate()
-                {
-                    if !feature_sets.is_empty() && !feature_sets.contains(&i) {
-                        continue;
+                let approach_alphas: Vec<f64> = match approach.default_alpha() {
+                    // Naive Bayes ignores it: one run.
+                    None => vec![1.0],
+                    Some(own) if alphas.is_empty() => vec![own],
+                    Some(_) => alphas.clone(),
+                };
+                for &cap in &caps {
+                    for (i, set) in compare::feature_sets(cap).iter().enumerate() {
+                        if !feature_sets.is_empty() && !feature_sets.contains(&i) {
+                            continue;
+                        }
+                        for &alpha in &approach_alphas {
+                            let params = params.alpha(alpha).check()?;
+                            let r = compare::cross_validate(
+                                approach,
+                                set,
+                                params.params(),
+                                compare::CvData {
+                                    taxonomy: &taxonomy,
+                                    words: &words,
+                                    gold: &gold,
+                                    boilerplate: &boilerplate,
+                                },
+                                folds,
+                            )?;
+                            eprintln!(
+                                "{:<38} {:<50} alpha {:<6} {:>7} terms  theme micro-F1 {:.3} macro-F1 {:.3}  ({:.0} s)",
+                                approach.name(),
+                                set.name,
+                                alpha,
+                                cap,
+                                r.evaluation.theme_micro.f1,
+                                r.evaluation.theme_macro.f1,
+                                r.seconds
+                            );
+                            results.push(r);
+                        }
                     }
-                    let r = compare::cross_validate(
-                        approach,
-                        set,
-                        &params,
-                        compare::CvData {
-                            taxonomy: &taxonomy,
-                            words: &words,
-                            gold: &gold,
-                            boilerplate: &boilerplate,
-                        },
-                        folds,
-                    )?;
-                    eprintln!(
-                        "{:<40} {:<50} theme macro-F1 {:.3}  ({:.0} s)",
-                        approach.name(),
-                        set.name,
-                        r.evaluation.theme_macro.f1,
-                        r.seconds
-                    );
-                    results.push(r);
                 }
             }
             let table = compare::markdown_table(&results);
             print!("{table}");
             if !out.as_os_str().is_empty() {
-                let report =
-                    compare::report(&results, folds, corpus.train.len(), &corpus.fingerprint);
+                let report = compare::report(
+                    &results,
+                    &command,
+                    folds,
+                    corpus.train.len(),
+                    &corpus.fingerprint,
+                );
                 std::fs::write(&out, report)
                     .with_context(|| format!("writing {}", out.display()))?;
                 eprintln!("wrote {}", out.display());

@@ -52,6 +52,10 @@ const WEB_JUNK: &[&str] = &[
     "承办单位",
     "站内搜索",
     "相关阅读",
+    "相关新闻",
+    "欢迎访问",
+    "今天是",
+    "延伸阅读",
     "相关链接",
     "【字体",
     "字号：",
@@ -325,6 +329,11 @@ fn is_boilerplate(p: &str, len: usize) -> bool {
     if is_breadcrumb(p, len) {
         return true;
     }
+    // A note in brackets on its own line: "（此件公开发布）", "（上接第一版）",
+    // "（某县政协 供稿）". A heading's "（一）" is followed by its title.
+    if len <= 30 && is_bracketed_note(p) && !starts_with_heading_marker(p) {
+        return true;
+    }
     // A table's header row: "序号 | 重点任务 | 牵头单位 | 完成时限".
     if is_table_header(p, len) {
         return true;
@@ -407,7 +416,7 @@ fn is_boilerplate(p: &str, len: usize) -> bool {
         && (p.ends_with('：') || p.ends_with(':'))
         && !p.contains('。')
         && p.contains(['、', '，', ','])
-        && p.split(['、', '，', ',']).all(|part| {
+        && split_outside_brackets(p, &['、', '，', ',']).all(|part| {
             let part = part.trim().trim_end_matches(['：', ':']);
             part.is_empty() || is_addressee(part)
         })
@@ -436,6 +445,38 @@ fn is_boilerplate(p: &str, len: usize) -> bool {
         return true;
     }
     false
+}
+
+/// The parts of `s` between `separators` that are not inside brackets:
+/// "各县（市、区）政府，市直各部门" → "各县（市、区）政府", "市直各部门".
+fn split_outside_brackets<'a>(
+    s: &'a str,
+    separators: &'a [char],
+) -> impl Iterator<Item = &'a str> + 'a {
+    let mut depth = 0i32;
+    let mut start = 0;
+    let mut parts = Vec::new();
+    for (i, c) in s.char_indices() {
+        match c {
+            '（' | '(' => depth += 1,
+            '）' | ')' => depth -= 1,
+            c if depth <= 0 && separators.contains(&c) => {
+                parts.push(&s[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    parts.into_iter()
+}
+
+/// The whole line is one bracketed note: "（……）" or "(……)".
+fn is_bracketed_note(p: &str) -> bool {
+    let inner = p
+        .strip_prefix(['（', '('])
+        .and_then(|r| r.strip_suffix(['）', ')']));
+    inner.is_some_and(|i| !i.is_empty() && !i.contains(['（', '(', '）', ')']))
 }
 
 /// Column names only a table's header row has.
@@ -750,6 +791,9 @@ mod tests {
             Role::Boilerplate
         );
         assert_eq!(classify("电子邮件：zwfw@example.gov.cn"), Role::Boilerplate);
+        assert_eq!(classify("（此件依申请公开）"), Role::Boilerplate);
+        assert_eq!(classify("（二）推行告知承诺制"), Role::Heading);
+        assert_ne!(classify("（四）"), Role::Boilerplate);
         assert_eq!(
             classify(
                 "《丽水市工程建设项目审批提速实施方案》已经市政府同意，现印发给你们，请认真组织实施。"

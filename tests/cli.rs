@@ -125,3 +125,28 @@ fn every_flag_and_argument_has_help_text() {
         }
     }
 }
+
+#[test]
+fn compare_refuses_an_unknown_approach_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("REPORT.md");
+    let out = fgf(&[
+        "compare",
+        "--approaches",
+        "lg",
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("svm, lr, nb, two-stage"), "{stderr}");
+    assert!(!out_path.exists());
+}
+
+#[test]
+fn train_refuses_an_unknown_loss() {
+    let out = fgf(&["train", "--loss", "hinge", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("squared-hinge"), "{stderr}");
+}
