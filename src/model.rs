@@ -405,8 +405,8 @@ struct Calibrated {
 
 /// Scores of out-of-fold probabilities (`oof`, rows of samples) with
 /// thresholds cross-fitted over `folds` folds (`i % folds`): each fold's
-/// theme thresholds are tuned on the other folds; pillars follow their
-/// themes. Boilerplate samples (`boilerplate[i]`) get no labels, as in the
+/// thresholds are tuned on the other folds; pillars follow their themes and
+/// stand alone where their own score passes, as in the service. Boilerplate samples (`boilerplate[i]`) get no labels, as in the
 /// service; role accuracy is left to the caller.
 pub(crate) fn cross_fitted_evaluation(
     taxonomy: &Taxonomy,
@@ -422,14 +422,26 @@ pub(crate) fn cross_fitted_evaluation(
     let mut predicted = vec![vec![false; n_labels]; n];
     for fold in 0..folds {
         let others: Vec<usize> = (0..n).filter(|i| i % folds != fold).collect();
-        for j in n_pillars..n_labels {
-            let s: Vec<f32> = others.iter().map(|&i| oof[i][j]).collect();
-            let g: Vec<bool> = others.iter().map(|&i| gold[i][j]).collect();
-            let t = best_threshold(&s, &g, default);
-            for i in (0..n).filter(|i| i % folds == fold) {
-                if oof[i][j] >= t && !boilerplate[i] {
+        // Every label's threshold tuned on the other folds, as `fgf train`
+        // tunes it on all of them.
+        let t: Vec<f32> = (0..n_labels)
+            .map(|j| {
+                let s: Vec<f32> = others.iter().map(|&i| oof[i][j]).collect();
+                let g: Vec<bool> = others.iter().map(|&i| gold[i][j]).collect();
+                best_threshold(&s, &g, default)
+            })
+            .collect();
+        for i in (0..n).filter(|&i| i % folds == fold && !boilerplate[i]) {
+            for j in n_pillars..n_labels {
+                if oof[i][j] >= t[j] {
                     predicted[i][j] = true;
                     predicted[i][taxonomy.pillar_index(j)] = true;
+                }
+            }
+            // A pillar alone, as `Model::decide` gives it.
+            for p in 0..n_pillars {
+                if oof[i][p] >= t[p] {
+                    predicted[i][p] = true;
                 }
             }
         }
@@ -475,7 +487,7 @@ impl ValidTrainParams {
                 calibration,
                 thresholds,
                 oof,
-            } = self.calibrate(&space, &vectors, &gold, n_labels)?;
+            } = self.calibrate(&space, &vectors, &gold, taxonomy.len())?;
             let boilerplate: Vec<bool> = train
                 .iter()
                 .map(|s| crate::role::classify(s.text.trim()) == crate::role::Role::Boilerplate)
