@@ -185,17 +185,17 @@ fn a_rejected_document_goes_to_the_error_file_and_the_rest_are_tagged() {
     .join("\n");
     std::fs::write(&input, text).unwrap();
     let server = TestServer::start(&["--max-doc-bytes", "20000"]);
-    let output = fgf_tag(&[
-        input.to_str().unwrap(),
-        "--server",
+    let output = tag_command(
+        &input,
         &server.url(),
-        "--out",
-        out.to_str().unwrap(),
-        "--errors",
-        errors.to_str().unwrap(),
-        "--summary",
-        summary.to_str().unwrap(),
-    ])
+        &out,
+        &[
+            "--errors",
+            errors.to_str().unwrap(),
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+    )
     .output()
     .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -237,29 +237,15 @@ fn resume_after_an_interrupted_run_gives_the_uninterrupted_output() {
     write_docs(&input, 3_000);
     let server = TestServer::start(&[]);
     let whole = dir.path().join("whole.jsonl");
-    let status = fgf_tag(&[
-        input.to_str().unwrap(),
-        "--server",
-        &server.url(),
-        "--out",
-        whole.to_str().unwrap(),
-    ])
-    .status()
-    .unwrap();
+    let status = tag_command(&input, &server.url(), &whole, &[])
+        .status()
+        .unwrap();
     assert!(status.success());
 
     let partial = dir.path().join("partial.jsonl");
-    let mut client = fgf_tag(&[
-        input.to_str().unwrap(),
-        "--server",
-        &server.url(),
-        "--out",
-        partial.to_str().unwrap(),
-        "--window",
-        "8",
-    ])
-    .spawn()
-    .unwrap();
+    let mut client = tag_command(&input, &server.url(), &partial, &["--window", "8"])
+        .spawn()
+        .unwrap();
     wait_for_lines(&partial, 1_000);
     client.kill().unwrap();
     client.wait().unwrap();
@@ -272,16 +258,9 @@ fn resume_after_an_interrupted_run_gives_the_uninterrupted_output() {
     bytes.extend_from_slice(b"{\"id\":\"doc-0");
     std::fs::write(&partial, bytes).unwrap();
 
-    let output = fgf_tag(&[
-        input.to_str().unwrap(),
-        "--server",
-        &server.url(),
-        "--out",
-        partial.to_str().unwrap(),
-        "--resume",
-    ])
-    .output()
-    .unwrap();
+    let output = tag_command(&input, &server.url(), &partial, &["--resume"])
+        .output()
+        .unwrap();
     assert!(
         output.status.success(),
         "{}",
@@ -565,7 +544,8 @@ fn a_server_killed_for_good_mid_run_is_named_and_the_run_stops() {
 }
 
 /// `fgf tag INPUT --server URL --out OUT [extra]` to its end.
-fn tag_to(input: &Path, server: &str, out: &Path, extra: &[&str]) -> Output {
+/// `fgf tag INPUT --server SERVER --out OUT EXTRA...`, not started yet.
+fn tag_command(input: &Path, server: &str, out: &Path, extra: &[&str]) -> Command {
     let mut args = vec![
         input.to_str().unwrap(),
         "--server",
@@ -574,7 +554,11 @@ fn tag_to(input: &Path, server: &str, out: &Path, extra: &[&str]) -> Output {
         out.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    run_guarded(fgf_tag(&args), 300)
+    fgf_tag(&args)
+}
+
+fn tag_to(input: &Path, server: &str, out: &Path, extra: &[&str]) -> Output {
+    run_guarded(tag_command(input, server, out, extra), 300)
 }
 
 #[test]
@@ -599,17 +583,12 @@ fn resume_with_a_summary_gives_the_uninterrupted_csv() {
     );
 
     let (partial, partial_csv) = (dir.path().join("p.jsonl"), dir.path().join("p.csv"));
-    let mut client = fgf_tag(&[
-        input.to_str().unwrap(),
-        "--server",
+    let mut client = tag_command(
+        &input,
         &server.url(),
-        "--out",
-        partial.to_str().unwrap(),
-        "--summary",
-        partial_csv.to_str().unwrap(),
-        "--window",
-        "8",
-    ])
+        &partial,
+        &["--summary", partial_csv.to_str().unwrap(), "--window", "8"],
+    )
     .spawn()
     .unwrap();
     wait_for_lines(&partial, 1_000);
@@ -679,17 +658,9 @@ fn repeated_ids_are_all_written_and_ctrl_c_then_resume_keeps_them() {
     );
 
     let partial = dir.path().join("partial.jsonl");
-    let client = fgf_tag(&[
-        input.to_str().unwrap(),
-        "--server",
-        &server.url(),
-        "--out",
-        partial.to_str().unwrap(),
-        "--window",
-        "8",
-    ])
-    .spawn()
-    .unwrap();
+    let client = tag_command(&input, &server.url(), &partial, &["--window", "8"])
+        .spawn()
+        .unwrap();
     wait_for_lines(&partial, 1_000);
     interrupt(client.id());
     let output = client.wait_with_output().unwrap();
