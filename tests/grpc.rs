@@ -15,6 +15,22 @@ fn request(id: &str, text: &str) -> pb::TagRequest {
     }
 }
 
+/// The health status the server reports for `service`, asked without a token.
+async fn health_of(
+    server: &TestServer,
+    service: &str,
+) -> tonic_health::pb::health_check_response::ServingStatus {
+    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
+    health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: service.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status()
+}
+
 fn codes(labels: &[pb::LabelScore]) -> Vec<&str> {
     labels.iter().map(|l| l.code.as_str()).collect()
 }
@@ -400,18 +416,9 @@ async fn model_info_describes_the_taxonomy_and_scores() {
 #[tokio::test]
 async fn health_reports_serving() {
     use tonic_health::pb::health_check_response::ServingStatus;
-    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
     let server = TestServer::start(&[]);
-    let mut health = HealthClient::new(server.channel().await);
     for service in ["", "fgf.v1.Tagger"] {
-        let status = health
-            .check(HealthCheckRequest {
-                service: service.to_string(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .status();
+        let status = health_of(&server, service).await;
         assert_eq!(status, ServingStatus::Serving, "{service:?}");
     }
 }
@@ -751,7 +758,6 @@ async fn sigterm_ends_open_streams_after_the_documents_in_hand() {
 #[tokio::test]
 async fn a_token_guards_every_rpc_but_health() {
     use tonic_health::pb::health_check_response::ServingStatus;
-    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "t0ken-for-tests\n").unwrap();
@@ -783,15 +789,7 @@ async fn a_token_guards_every_rpc_but_health() {
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
 
-    let mut health = HealthClient::new(server.channel().await);
-    let status = health
-        .check(HealthCheckRequest {
-            service: "fgf.v1.Tagger".to_string(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .status();
+    let status = health_of(&server, "fgf.v1.Tagger").await;
     assert_eq!(status, ServingStatus::Serving);
 }
 
@@ -913,7 +911,6 @@ fn with_authorization<T>(msg: T, value: &str) -> tonic::Request<T> {
 #[tokio::test]
 async fn the_bearer_scheme_is_case_insensitive_and_failures_show_in_metrics_and_log() {
     use tonic_health::pb::health_check_response::ServingStatus;
-    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "s3cret-token\n").unwrap();
@@ -973,15 +970,8 @@ async fn the_bearer_scheme_is_case_insensitive_and_failures_show_in_metrics_and_
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
     // Health needs no token.
-    let mut health = HealthClient::new(server.channel().await);
-    let status = health
-        .check(HealthCheckRequest {
-            service: "fgf.v1.Tagger".to_string(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(status.status(), ServingStatus::Serving);
+    let status = health_of(&server, "fgf.v1.Tagger").await;
+    assert_eq!(status, ServingStatus::Serving);
     // Nor does reflection, which grpcurl needs to call anything (health
     // included): the README's grpcurl health check works as written.
     use tonic_reflection::pb::v1alpha as ra;
