@@ -173,6 +173,9 @@ fn is_toned_vowel(c: char) -> bool {
     )
 }
 
+/// The chars a damaged run can start with (see [`damage_at`]).
+const DAMAGE_STARTS: [char; 7] = ['(', '（', '&', '?', '？', '<', '/'];
+
 /// Damage starting at byte `at` of `s` (`prev` is the char before it): the
 /// byte length of the damaged run and what it stands for (`None`: nothing).
 /// Recognised, all short and all rare in clean text:
@@ -187,7 +190,7 @@ pub fn damage_at(s: &str, at: usize, prev: Option<char>) -> Option<(usize, Optio
     let rest = &s[at..];
     let first = rest.chars().next()?;
     match first {
-        '(' | '（' if prev.is_some_and(is_cjk_char) => {
+        '(' | '（' if prev.is_some_and(is_cjk) => {
             let close = if first == '(' { ')' } else { '）' };
             let inner_start = first.len_utf8();
             let mut toned = false;
@@ -228,7 +231,7 @@ pub fn damage_at(s: &str, at: usize, prev: Option<char>) -> Option<(usize, Optio
             let body = rest.strip_prefix('<').unwrap_or(rest);
             // "/p>" counts only right after a CJK char (its "<" was lost
             // with the char's last byte); elsewhere it is a path or a URL.
-            if first == '/' && !(body.starts_with('/') && prev.is_some_and(is_cjk_char)) {
+            if first == '/' && !(body.starts_with('/') && prev.is_some_and(is_cjk)) {
                 return None;
             }
             let body = body.strip_prefix('/').unwrap_or(body);
@@ -254,14 +257,16 @@ pub fn damage_at(s: &str, at: usize, prev: Option<char>) -> Option<(usize, Optio
     }
 }
 
-fn is_cjk_char(c: char) -> bool {
-    matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{20000}'..='\u{2FFFF}')
+/// A CJK ideograph: the unified block, extension A, and the supplementary
+/// planes' extensions. The role rules use the same test.
+pub(crate) fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{20000}'..='\u{2FFFF}')
 }
 
 /// `s` with the damage [`damage_at`] recognises undone (borrowed when there
 /// is none): what the role rules read.
 pub fn without_damage(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains(['(', '（', '&', '?', '？', '<', '/']) {
+    if !s.contains(DAMAGE_STARTS) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::new();
@@ -272,7 +277,11 @@ pub fn without_damage(s: &str) -> std::borrow::Cow<'_, str> {
         if b < skip_to {
             continue;
         }
-        if let Some((len, replacement)) = damage_at(s, b, prev) {
+        if let Some((len, replacement)) = DAMAGE_STARTS
+            .contains(&c)
+            .then(|| damage_at(s, b, prev))
+            .flatten()
+        {
             out.push_str(&s[copied..b]);
             if let Some(r) = replacement {
                 out.push(r);
@@ -313,7 +322,7 @@ impl Normalized {
                 continue;
             }
             let mut orig = orig;
-            if matches!(orig, '(' | '（' | '&' | '?' | '？' | '<' | '/')
+            if DAMAGE_STARTS.contains(&orig)
                 && let Some((len, replacement)) = damage_at(original, b, prev_orig)
             {
                 skip_to = b + len;

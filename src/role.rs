@@ -301,10 +301,6 @@ fn strip_spaced_prefix<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     want.peek().is_none().then_some("")
 }
 
-fn is_cjk(c: char) -> bool {
-    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{20000}'..='\u{2FFFF}')
-}
-
 fn has_sentence_punct(s: &str) -> bool {
     s.chars()
         .any(|c| matches!(c, '。' | '，' | '；' | '！' | '？' | ',' | ';'))
@@ -365,7 +361,7 @@ fn is_boilerplate(p: &str, len: usize) -> bool {
     }
     // A line with no CJK at all and short: page numbers, file names, stray
     // garbage; or a tiny code such as "A类".
-    if (!p.chars().any(is_cjk) && len <= 40)
+    if (!p.chars().any(crate::normalize::is_cjk) && len <= 40)
         || (len <= 4 && p.chars().any(|c| c.is_ascii_alphanumeric()))
     {
         return true;
@@ -690,14 +686,17 @@ fn is_heading(p: &str, len: usize) -> bool {
     // A lead-in ("主要做法：", "企业开办“一件事”：") or a question subhead
     // of an explainer ("什么是公平竞争审查？"): short, one phrase.
     if len <= 30 && p.ends_with(['：', ':', '？', '?']) && !has_sentence_punct(inner) {
-        return inner.chars().any(is_cjk);
+        return inner.chars().any(crate::normalize::is_cjk);
     }
     // A document's title, which can be long: "关于印发《……办法（试行）》的通知".
     if len <= 100 && is_document_title(p) {
         return true;
     }
     // Title lines: short, no sentence punctuation.
-    len <= 40 && !has_sentence_punct(p) && !p.ends_with(['：', ':']) && p.chars().any(is_cjk)
+    len <= 40
+        && !has_sentence_punct(p)
+        && !p.ends_with(['：', ':'])
+        && p.chars().any(crate::normalize::is_cjk)
 }
 
 /// Kinds of official documents a title ends with.

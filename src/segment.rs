@@ -167,12 +167,14 @@ fn starts_block(line: &str) -> bool {
 /// A line scraped with its markup ending in a closing block tag (`</p>`,
 /// `</div>`, `<br>`, or `/p>` whose `<` was lost): the paragraph ends there.
 fn ends_with_block_tag(line: &str) -> bool {
-    let t = line.trim_end().to_ascii_lowercase();
+    let t = line.trim_end().as_bytes();
     [
         "/p>", "/div>", "<br>", "<br/>", "<br />", "/li>", "/td>", "/h1>", "/h2>", "/h3>", "/h4>",
     ]
     .iter()
-    .any(|tag| t.ends_with(tag))
+    .any(|tag| {
+        t.len() >= tag.len() && t[t.len() - tag.len()..].eq_ignore_ascii_case(tag.as_bytes())
+    })
 }
 
 fn ends_sentence(line: &str) -> bool {

@@ -202,13 +202,16 @@ fn a_title_repeated_on_a_page_keeps_its_labels_and_a_running_header_does_not() {
         "{title}\n发布时间：2023-04-11  来源：市政务服务局\n{title}\n\
          市政务服务局对42项涉企经营许可事项实行告知承诺，企业承诺后当场发证。"
     );
-    let doc = tagger.tag(&page, &Default::default());
-    let titles: Vec<_> = doc
-        .spans
-        .iter()
-        .filter(|s| s.span.slice(&page) == title)
-        .collect();
-    assert_eq!(titles.len(), 2, "{:?}", doc.spans);
+    // The tagged spans of `text` whose text is `line`.
+    let spans_of = |text: &str, line: &str| -> Vec<fgf_tagger::tagger::TaggedSpan> {
+        let doc = tagger.tag(text, &Default::default());
+        doc.spans
+            .into_iter()
+            .filter(|s| s.span.slice(text) == line)
+            .collect()
+    };
+    let titles = spans_of(&page, title);
+    assert_eq!(titles.len(), 2, "{titles:?}");
     for t in &titles {
         assert_ne!(t.role, Role::Boilerplate, "{t:?}");
         assert!(!t.labels.is_empty(), "{t:?}");
@@ -221,13 +224,8 @@ fn a_title_repeated_on_a_page_keeps_its_labels_and_a_running_header_does_not() {
             "{header}\n市政务服务局推行企业开办“一网通办”，全程网上办理，一日办结。\n- {page} -\n"
         ));
     }
-    let doc = tagger.tag(&export, &Default::default());
-    let headers: Vec<_> = doc
-        .spans
-        .iter()
-        .filter(|s| s.span.slice(&export) == header)
-        .collect();
-    assert_eq!(headers.len(), 3, "{:?}", doc.spans);
+    let headers = spans_of(&export, header);
+    assert_eq!(headers.len(), 3, "{headers:?}");
     assert!(
         headers
             .iter()
