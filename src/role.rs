@@ -791,6 +791,14 @@ mod tests {
             ),
             Role::Boilerplate
         );
+        assert_eq!(
+            classify("各旗县人民政府（不含高新园、综保区），委机关各处室，自治区能源集团："),
+            Role::Boilerplate
+        );
+        assert_eq!(
+            classify("各旗（县）住建局，局机关各科室："),
+            Role::Boilerplate
+        );
         assert_eq!(classify("电子邮件：zwfw@example.gov.cn"), Role::Boilerplate);
         assert_eq!(classify("（此件依申请公开）"), Role::Boilerplate);
         assert_eq!(classify("（二）推行告知承诺制"), Role::Heading);

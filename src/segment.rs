@@ -498,13 +498,13 @@ mod tests {
 
     #[test]
     fn a_closing_tag_left_by_a_scraper_ends_the_paragraph() {
-        // Wrapped at 40 columns; the heading fills its line but ends in </p>.
-        let text = "市场监管部门按照年度计划对辖区企业开展抽查工\n\
-                    作，抽查结果及时向社会公示，接受群众的监督和\n\
-                    评议。\n\
-                    一、制定抽查计划，推进市县两级全面覆盖</p>\n\
-                    各县分局要按照新版清单以及市局编制的抽查计划\n\
-                    任务，合理确定抽查比例和频次，确保按期完成。";
+        // Wrapped at 42 columns; the heading fills its line but ends in </p>.
+        let text = "县行政审批局会同行业主管部门梳理涉企经营许\n\
+                    可事项，逐项明确审批改革方式和加强监管措\n\
+                    施。\n\
+                    二、完善证照分离配套制度，压实审管衔接</p>\n\
+                    各乡镇便民服务中心要对照事项清单调整窗口设\n\
+                    置，合理配备综合受理人员，确保按期完成。";
         let p = reflow(text);
         assert_eq!(p.len(), 3, "{:?}", texts(text, &p));
         assert!(p[1].slice(text).ends_with("</p>"));
