@@ -208,7 +208,12 @@ fn wrap_width(widths: &[usize]) -> Option<usize> {
     // three lines, or two when no line is longer (a short wrapped text).
     let longest = widths.iter().copied().max().unwrap_or(0);
     let enough = count >= 3 || (count == 2 && longest <= w + wrap_slack(w));
-    (enough && count * 10 >= widths.len() * 3 && w <= 200).then_some(w)
+    // Wrapped text has few lines wider than its wrap width (an unwrapped
+    // URL or table row). When as many lines are wider as reach it, the
+    // lines that reach it are something else: short headings of one width
+    // ("一、深化审批制度改革") above long unwrapped paragraphs.
+    let wider = widths.iter().filter(|&&x| x > w + wrap_slack(w)).count();
+    (enough && count * 10 >= widths.len() * 3 && wider * 2 < count && w <= 200).then_some(w)
 }
 
 /// How far short of the wrap width a wrapped line may end (a wide char
@@ -494,6 +499,21 @@ mod tests {
         assert_eq!(texts(&text, &p), ["最后一行"]);
         assert_offsets(&text, &p);
         assert!(paragraphs(&"\n \r\n\u{3000}".repeat(10_000)).is_empty());
+    }
+
+    #[test]
+    fn short_headings_of_one_width_above_long_lines_are_not_a_wrap_width() {
+        // Four headings of ten chars and a signature of the same width, each
+        // above (or below) a long unwrapped paragraph: not hard-wrapped.
+        let body = "全面推行企业投资项目承诺制，对标准地出让项目实行先建后验，审批时限压缩至三十个工作日以内。";
+        let text = format!(
+            "一、深化审批制度改革\n{body}\n二、加强事中事后监管\n{body}\n\
+             三、提升政务服务水平\n{body}\n四、优化营商法治环境\n{body}\n南岭县人民政府办公室\n"
+        );
+        let spans = reflow(&text);
+        assert_offsets(&text, &spans);
+        assert_eq!(spans.len(), 9, "{:?}", texts(&text, &spans));
+        assert_eq!(texts(&text, &spans)[0], "一、深化审批制度改革");
     }
 
     #[test]
