@@ -478,6 +478,28 @@ impl FeatureSpace {
         })
     }
 
+    /// The same space with only the features `keep` (indices into this
+    /// space, any order), renumbered in their old order; IDF values are kept.
+    pub fn retain(&self, keep: &[u32]) -> FeatureSpace {
+        let mut keep = keep.to_vec();
+        keep.sort_unstable();
+        keep.dedup();
+        let mut new_index = vec![None; self.len()];
+        for (i, &old) in keep.iter().enumerate() {
+            new_index[old as usize] = Some(i as u32);
+        }
+        FeatureSpace {
+            params: self.params,
+            vocabulary: self
+                .vocabulary
+                .iter()
+                .filter_map(|(t, &i)| new_index[i as usize].map(|n| (t.clone(), n)))
+                .collect(),
+            idf: keep.iter().map(|&i| self.idf[i as usize]).collect(),
+            hashed: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Number of features.
     pub fn len(&self) -> usize {
         self.idf.len()

@@ -29,6 +29,7 @@ pub mod model_path;
 pub mod normalize;
 pub mod protojson;
 pub mod role;
+pub mod role_compare;
 pub mod segment;
 pub mod server;
 pub mod service;

@@ -135,6 +135,10 @@ enum Command {
         /// L-BFGS iterations per label.
         #[arg(long)]
         max_iterations: Option<u64>,
+        /// Keep only this many terms, those with the largest weights after a
+        /// first fit, and fit again (0: keep all).
+        #[arg(long)]
+        selected_features: Option<usize>,
         /// Only print the report; leave models/ untouched.
         #[arg(long)]
         dry_run: bool,
@@ -181,6 +185,25 @@ enum Command {
     /// (the format is in the eval_real module doc and the README): pillar and
     /// theme precision/recall/F1, per-label scores, role accuracy, and
     /// boilerplate lines that got labels.
+    /// Compare the service's role decision (rules, then the learned
+    /// boilerplate check) with a fully learned role classifier, on the
+    /// frozen test split and on real documents with gold lines.
+    CompareRoles {
+        /// Folder with taxonomy.toml, domain_dict.txt and corpus/.
+        #[arg(long, default_value = "models")]
+        models_dir: PathBuf,
+        /// Model file whose feature space the learned classifier uses
+        /// (default: found as for `fgf serve`).
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
+        /// Real documents and their gold file, as for `fgf eval-real`
+        /// (repeatable).
+        #[arg(long, num_args = 2, value_names = ["DOCS", "GOLD"])]
+        real: Vec<PathBuf>,
+        /// L2 strength of the learned classifier.
+        #[arg(long, default_value_t = 0.003)]
+        alpha: f64,
+    },
     EvalReal {
         /// Folder holding the documents the gold file names.
         docs: PathBuf,
@@ -551,6 +574,7 @@ fn run(cli: Cli) -> Result<()> {
             max_features,
             folds,
             max_iterations,
+            selected_features,
             dry_run,
         } => {
             let dir = ModelsDir::new(models_dir);
@@ -569,6 +593,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             if let Some(k) = folds {
                 params = params.threshold_folds(k);
+            }
+            if let Some(n) = selected_features {
+                params = params.selected_features(n);
             }
             if let Some(n) = max_iterations {
                 params = params.max_iterations(n);
@@ -608,6 +635,34 @@ fn run(cli: Cli) -> Result<()> {
             if show_errors {
                 print!("{}", train::errors(&tagger, &corpus.test));
             }
+            Ok(())
+        }
+        Command::CompareRoles {
+            models_dir,
+            model,
+            real,
+            alpha,
+        } => {
+            let model = fgf_tagger::model_path::resolve(model.as_deref())?;
+            let tagger = Tagger::load(&model)?;
+            let (_, _, corpus) = train::load_inputs(&ModelsDir::new(models_dir))?;
+            let mut sets = Vec::new();
+            let mut names = Vec::new();
+            for pair in real.chunks(2) {
+                names.push(pair[0].display().to_string());
+                sets.push(fgf_tagger::role_compare::RealSet {
+                    docs: pair[0].clone(),
+                    gold: fgf_tagger::eval_real::load_gold(&pair[1])?,
+                });
+            }
+            let scores = fgf_tagger::role_compare::compare(
+                &tagger,
+                &corpus.train,
+                &corpus.test,
+                &sets,
+                alpha,
+            )?;
+            print!("{}", fgf_tagger::role_compare::report(&scores, &names));
             Ok(())
         }
         Command::EvalReal {

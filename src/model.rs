@@ -42,6 +42,11 @@ pub struct TrainParams {
     pub(crate) max_iterations: u64,
     pub(crate) threshold_folds: usize,
     pub(crate) default_threshold: f32,
+    /// After a first fit on the whole vocabulary, keep only this many terms,
+    /// those with the largest weight for some label, and fit again
+    /// (0: keep every term). Fewer terms per text make tagging cheaper.
+    #[serde(default)]
+    pub(crate) selected_features: usize,
 }
 
 impl Default for TrainParams {
@@ -52,8 +57,9 @@ impl Default for TrainParams {
             boilerplate_alpha: default_boilerplate_alpha(),
             alpha: 0.3,
             max_iterations: 150,
-            threshold_folds: 3,
+            threshold_folds: 5,
             default_threshold: 0.5,
+            selected_features: 0,
         }
     }
 }
@@ -108,6 +114,13 @@ impl TrainParams {
     /// training split; 0 keeps `default_threshold` for every label.
     pub fn threshold_folds(mut self, folds: usize) -> Self {
         self.threshold_folds = folds;
+        self
+    }
+
+    /// Keep only the `n` terms with the largest weight after a first fit,
+    /// then fit again on them (0: keep the whole vocabulary).
+    pub fn selected_features(mut self, n: usize) -> Self {
+        self.selected_features = n;
         self
     }
 
@@ -283,6 +296,54 @@ fn fit_dense_label(
 }
 
 /// Fits every label column on `x`, two labels at a time per core.
+/// Which features `params.selected_features` keeps (`None`: all): a
+/// first fit on `rows`, then the features whose largest absolute weight
+/// over all labels is largest (ties by index). Weights are comparable
+/// because every row is L2-normalised TF-IDF.
+fn select_features(
+    params: &TrainParams,
+    rows: &[SparseVector],
+    n_features: usize,
+    gold: &[Vec<bool>],
+    n_labels: usize,
+) -> Result<Option<Vec<bool>>> {
+    let k = params.selected_features;
+    if k == 0 || k >= n_features {
+        return Ok(None);
+    }
+    let x = SparseRows { rows, n_features };
+    let mut strength = vec![0.0f32; n_features];
+    for (w, _) in fit_all(params, x, gold, n_labels)? {
+        for (s, &x) in strength.iter_mut().zip(&w) {
+            *s = s.max(x.abs());
+        }
+    }
+    let mut order: Vec<usize> = (0..n_features).collect();
+    order.sort_by(|&a, &b| strength[b].total_cmp(&strength[a]).then(a.cmp(&b)));
+    let mut keep = vec![false; n_features];
+    for &f in &order[..k] {
+        keep[f] = true;
+    }
+    Ok(Some(keep))
+}
+
+/// `v` with only the features `keep` marks, L2-normalised again: the
+/// vector a space that retains only those features gives the same text.
+fn restrict(v: &SparseVector, keep: &[bool]) -> SparseVector {
+    let mut out: SparseVector = v
+        .iter()
+        .copied()
+        .filter(|&(f, _)| keep[f as usize])
+        .collect();
+    let norm = out.iter().map(|&(_, x)| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for (_, x) in &mut out {
+            *x /= norm;
+        }
+    }
+    out
+}
+
 pub(crate) fn fit_all(
     params: &TrainParams,
     x: SparseRows<'_>,
@@ -477,10 +538,10 @@ impl ValidTrainParams {
             .iter()
             .map(|s| sample_terms(&tokenizer, &params.features, &s.text))
             .collect();
-        let space = FeatureSpace::fit(params.features, &terms)?;
-        let vectors: Vec<SparseVector> = terms.iter().map(|t| space.transform(t)).collect();
         let gold = gold_labels(taxonomy, train);
         let n_labels = taxonomy.len();
+        let mut space = FeatureSpace::fit(params.features, &terms)?;
+        let mut vectors: Vec<SparseVector> = terms.iter().map(|t| space.transform(t)).collect();
 
         let (calibration, thresholds, cv) = if params.threshold_folds >= 2 {
             let Calibrated {
@@ -514,6 +575,15 @@ impl ValidTrainParams {
             )
         };
 
+        // Feature selection after calibration: each fold of the calibration
+        // selected its own features from its own rows.
+        if let Some(keep) = select_features(params, &vectors, space.len(), &gold, n_labels)? {
+            let kept: Vec<u32> = (0..space.len() as u32)
+                .filter(|&f| keep[f as usize])
+                .collect();
+            space = space.retain(&kept);
+            vectors = terms.iter().map(|t| space.transform(t)).collect();
+        }
         let x = SparseRows {
             rows: &vectors,
             n_features: space.len(),
@@ -658,13 +728,20 @@ impl ValidTrainParams {
             let fit_vectors: Vec<SparseVector> =
                 fit_rows.iter().map(|&i| vectors[i].clone()).collect();
             let fit_gold: Vec<Vec<bool>> = fit_rows.iter().map(|&i| gold[i].clone()).collect();
+            // The fold selects features as the final fit will, from its rows.
+            let keep = select_features(params, &fit_vectors, space.len(), &fit_gold, n_labels)?;
+            let view = |v: &SparseVector| match &keep {
+                Some(keep) => restrict(v, keep),
+                None => v.clone(),
+            };
+            let fit_vectors: Vec<SparseVector> = fit_vectors.iter().map(view).collect();
             let x = SparseRows {
                 rows: &fit_vectors,
                 n_features: space.len(),
             };
             let fitted = fit_all(params, x, &fit_gold, n_labels)?;
             for &i in &held_rows {
-                oof[i] = margins(&fitted, &vectors[i]);
+                oof[i] = margins(&fitted, &view(&vectors[i]));
             }
         }
         let mut calibration = Vec::with_capacity(n_labels);
@@ -859,6 +936,38 @@ fn add_scaled(acc: &mut [f32], row: &[f32], x: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restricted_vector_is_what_the_retained_space_gives() {
+        let p = FeatureParams {
+            min_df: 1,
+            ..FeatureParams::default()
+        };
+        let tokenizer = Tokenizer::new(&DomainDictionary::default());
+        let texts = ["取消一批审批事项", "压缩审批时限", "推进信用监管"];
+        let terms: Vec<Vec<String>> = texts
+            .iter()
+            .map(|t| sample_terms(&tokenizer, &p, t))
+            .collect();
+        let space = FeatureSpace::fit(p, &terms).unwrap();
+        // Keep every other feature.
+        let keep: Vec<bool> = (0..space.len()).map(|f| f % 2 == 0).collect();
+        let kept: Vec<u32> = (0..space.len() as u32).filter(|&f| f % 2 == 0).collect();
+        let smaller = space.retain(&kept);
+        assert_eq!(smaller.len(), kept.len());
+        for t in &terms {
+            let restricted: Vec<(u32, f32)> = restrict(&space.transform(t), &keep)
+                .into_iter()
+                .map(|(f, x)| (f / 2, x))
+                .collect();
+            let direct = smaller.transform(t);
+            assert_eq!(restricted.len(), direct.len());
+            for (a, b) in restricted.iter().zip(&direct) {
+                assert_eq!(a.0, b.0);
+                assert!((a.1 - b.1).abs() < 1e-6, "{a:?} vs {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn add_scaled_matches_the_plain_loop() {

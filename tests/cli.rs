@@ -102,6 +102,7 @@ fn every_flag_and_argument_has_help_text() {
         "soak",
         "eval-layout",
         "eval-real",
+        "compare-roles",
     ];
     for command in commands {
         let out = fgf(&[command, "--help"]);
@@ -149,4 +150,60 @@ fn train_refuses_an_unknown_loss() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("squared-hinge"), "{stderr}");
+}
+
+/// A short clean notice (a gold file in the format `fgf eval-real` reads):
+/// site furniture, title, addressee, transmittal, three numbered headings
+/// each above one long paragraph, signature, date.
+const REAL_DOCS: &str = "tests/fixtures/real/docs";
+const REAL_GOLD: &str = "tests/fixtures/real/gold.jsonl";
+
+#[test]
+fn eval_real_scores_a_clean_notice_line_by_line() {
+    let out = fgf(&["eval-real", REAL_DOCS, REAL_GOLD]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(report.contains("gold: 14 lines in 1 docs"), "{report}");
+    // Each heading stays its own paragraph (the headings share a width,
+    // which once made the document look hard-wrapped and glued each one
+    // to the paragraph under it).
+    assert!(report.contains("role accuracy 1.000 (14/14)"), "{report}");
+    assert!(
+        report.contains("boilerplate lines that got a pillar/theme: 0/7"),
+        "{report}"
+    );
+}
+
+#[test]
+fn compare_roles_scores_the_service_as_eval_real_does() {
+    let out = fgf(&["eval-real", REAL_DOCS, REAL_GOLD]);
+    let report = String::from_utf8(out.stdout).unwrap();
+    let accuracy = report
+        .lines()
+        .find_map(|l| l.strip_prefix("role accuracy "))
+        .and_then(|l| l.split(' ').next())
+        .expect("a role accuracy line")
+        .to_string();
+    let out = fgf(&["compare-roles", "--real", REAL_DOCS, REAL_GOLD]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = table.lines().filter(|l| l.contains("(bp")).collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(
+        rows[0].starts_with("rules + learned boilerplate check"),
+        "{table}"
+    );
+    assert!(rows[1].starts_with("learned: terms + layout "), "{table}");
+    assert!(
+        rows[0].contains(&format!(" {accuracy} (bp  0/7")),
+        "the service's row must match eval-real's {accuracy}:\n{table}"
+    );
 }
