@@ -1,4 +1,5 @@
-//! Compiles `proto/fgf/v1/tagger.proto` into Rust (messages with prost, client
+//! The build script of `crates/fgf-grpc` (its Cargo.toml points here, so the
+//! API stays at the top of the checkout): compiles `proto/fgf/v1/tagger.proto` into Rust (messages with prost, client
 //! and server with tonic) and writes the encoded descriptor set that server
 //! reflection serves. protoc comes from the `protoc-bin-vendored` crate, so no
 //! system package is needed.
@@ -12,12 +13,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     unsafe { std::env::set_var("PROTOC", protoc) };
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    // Run for crates/fgf-grpc: the proto folder is two levels up.
+    let proto = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     tonic_prost_build::configure()
         // tonic-prost's codec, but a request that is not UTF-8 is
         // INVALID_ARGUMENT (see src/codec.rs).
         .codec_path("crate::codec::FgfCodec")
         .file_descriptor_set_path(out_dir.join("fgf_descriptor.bin"))
-        .compile_protos(&["proto/fgf/v1/tagger.proto"], &["proto"])?;
-    println!("cargo:rerun-if-changed=proto");
+        .compile_protos(
+            &[proto.join("fgf/v1/tagger.proto")],
+            std::slice::from_ref(&proto),
+        )?;
+    println!("cargo:rerun-if-changed={}", proto.display());
     Ok(())
 }

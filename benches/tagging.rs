@@ -15,10 +15,10 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use fgf_tagger::corpus::Corpus;
-use fgf_tagger::segment::{self, LineMode};
-use fgf_tagger::tagger::{TagOptions, Tagger};
-use fgf_tagger::taxonomy::Taxonomy;
+use fgf_core::spans::{self, LineMode};
+use fgf_core::tagger::{TagOptions, Tagger};
+use fgf_core::taxonomy::Taxonomy;
+use fgf_train::corpus::Corpus;
 
 /// Documents of about `size` bytes each, from training paragraphs taken in
 /// a fixed order.
@@ -55,8 +55,8 @@ fn stages(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("split", &label), &doc, |b, doc| {
             b.iter(|| {
                 let mut n = 0;
-                for p in segment::paragraphs_with(doc, LineMode::Reflow) {
-                    n += segment::sentences(doc, p).len();
+                for p in spans::paragraphs_with(doc, LineMode::Reflow) {
+                    n += spans::sentences(doc, p).len();
                 }
                 black_box(n)
             })
@@ -67,7 +67,7 @@ fn stages(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("tokenize", &label), &doc, |b, doc| {
             b.iter(|| black_box(tokenizer.tokens(doc).len()))
         });
-        let paragraphs: Vec<&str> = segment::paragraphs(&doc)
+        let paragraphs: Vec<&str> = spans::paragraphs(&doc)
             .into_iter()
             .map(|p| p.slice(&doc))
             .collect();

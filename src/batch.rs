@@ -53,10 +53,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::client::{ClientTls, MAX_RESPONSE_BYTES};
-use crate::pb;
 use crate::protojson;
-use crate::tagger::{TagOptions, Tagger};
+use fgf_core::tagger::{TagOptions, Tagger};
+use fgf_grpc::client::{ClientTls, MAX_RESPONSE_BYTES};
+use fgf_grpc::pb;
 
 /// One document to tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -843,7 +843,7 @@ impl OrderedWriter {
             Outcome::Failed { id, code, message } => {
                 let mut line = serde_json::json!({
                     "id": id,
-                    "code": code_name(code),
+                    "code": fgf_grpc::status::code_name(code),
                     "message": message,
                 })
                 .to_string();
@@ -940,29 +940,6 @@ struct Job {
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
-/// The canonical name of a status code (`INVALID_ARGUMENT`).
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
 fn retryable(code: Code) -> bool {
     matches!(
         code,
@@ -1012,7 +989,7 @@ pub fn server_url(
              certificate); for a plaintext server use http://"
         ));
     }
-    crate::client::endpoint_with(&url, tls).map_err(|e| format!("--server {url}: {e:#}"))?;
+    fgf_grpc::client::endpoint_with(&url, tls).map_err(|e| format!("--server {url}: {e:#}"))?;
     Ok((url, note))
 }
 
@@ -1093,7 +1070,7 @@ async fn probe(
     tls: &ClientTls,
     token: Option<&str>,
 ) -> std::result::Result<pb::ModelInfo, String> {
-    let endpoint = crate::client::endpoint_with(url, tls)
+    let endpoint = fgf_grpc::client::endpoint_with(url, tls)
         .map_err(|e| format!("{e:#}"))?
         .connect_timeout(PROBE_CONNECT_TIMEOUT);
     let call = async {
@@ -1101,8 +1078,8 @@ async fn probe(
             .connect()
             .await
             .map_err(|e| explain(url, &chain(&e), None, token.is_some()))?;
-        let request = crate::auth::request_with(pb::GetModelInfoRequest {}, token);
-        crate::client::tagger_client(channel)
+        let request = fgf_grpc::auth::request_with(pb::GetModelInfoRequest {}, token);
+        fgf_grpc::client::tagger_client(channel)
             .get_model_info(request)
             .await
             .map(tonic::Response::into_inner)
@@ -1227,7 +1204,7 @@ pub fn balanced_channel(servers: &[String], tls: &ClientTls) -> Result<Channel> 
     let endpoints = servers
         .iter()
         .map(|url| {
-            Ok(crate::client::endpoint_with(url, tls)?
+            Ok(fgf_grpc::client::endpoint_with(url, tls)?
                 .http2_keep_alive_interval(Duration::from_secs(10))
                 .keep_alive_timeout(Duration::from_secs(10)))
         })
@@ -1294,7 +1271,7 @@ async fn stream_worker(
         let mut client = pb::tagger_client::TaggerClient::new(channel.clone())
             .max_decoding_message_size(MAX_RESPONSE_BYTES);
         let call =
-            crate::auth::request_with(ReceiverStream::new(rx), options.auth_token.as_deref());
+            fgf_grpc::auth::request_with(ReceiverStream::new(rx), options.auth_token.as_deref());
         let mut inbound = match client.tag_stream(call).await {
             Ok(r) => r.into_inner(),
             Err(status) if fatal_for_the_run(status.code()) => {
@@ -1708,7 +1685,7 @@ pub fn run_local(
                     let outcome = match item {
                         Ok(doc) => {
                             let tagged = tagger.tag(&doc.text, &tag_options);
-                            Outcome::Tagged(crate::service::to_response_with(
+                            Outcome::Tagged(fgf_grpc::service::to_response_with(
                                 &tagger, doc.id, &doc.text, &tagged, omit_text,
                             ))
                         }
@@ -1776,9 +1753,9 @@ fn tag_options(req: &pb::TagRequest) -> TagOptions {
         sentences: req.granularity == pb::Granularity::Sentence as i32,
         threshold: (req.threshold > 0.0).then_some(req.threshold),
         line_mode: if req.line_mode == pb::LineMode::Lines as i32 {
-            crate::segment::LineMode::Lines
+            fgf_core::spans::LineMode::Lines
         } else {
-            crate::segment::LineMode::Reflow
+            fgf_core::spans::LineMode::Reflow
         },
         evidence: req.include_evidence,
     }

@@ -26,9 +26,9 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
-use crate::batch::code_name;
-use crate::client::{connect_channel_with, tagger_client};
-use crate::pb;
+use fgf_grpc::client::{connect_channel_with, tagger_client};
+use fgf_grpc::pb;
+use fgf_grpc::status::code_name;
 
 /// Unary calls or streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -168,7 +168,7 @@ struct Feed {
 impl Feed {
     /// `message` as a request, with the bearer token when there is one.
     fn request<T>(&self, message: T) -> tonic::Request<T> {
-        crate::auth::request_with(message, self.token.as_deref())
+        fgf_grpc::auth::request_with(message, self.token.as_deref())
     }
 
     fn take(&self) -> Option<&pb::TagRequest> {

@@ -10,18 +10,18 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use fgf_tagger::compare;
-use fgf_tagger::features::FeatureParams;
-use fgf_tagger::layout;
-use fgf_tagger::logging::LogFormat;
-use fgf_tagger::model::TrainParams;
-use fgf_tagger::segment::LineMode;
-use fgf_tagger::server::{self, ServeConfig};
-use fgf_tagger::service::Limits;
-use fgf_tagger::sparse_linear::Loss;
-use fgf_tagger::tagger::{TagOptions, Tagger};
-use fgf_tagger::tokenize::{DomainDictionary, Tokenizer};
-use fgf_tagger::train::{self, ModelsDir};
+use fgf_core::features::FeatureParams;
+use fgf_core::model::Loss;
+use fgf_core::model::TrainParams;
+use fgf_core::spans::LineMode;
+use fgf_core::tagger::{TagOptions, Tagger};
+use fgf_core::tokenize::{DomainDictionary, Tokenizer};
+use fgf_grpc::logging::LogFormat;
+use fgf_grpc::server::{self, ServeConfig};
+use fgf_grpc::service::Limits;
+use fgf_train::compare;
+use fgf_train::layout;
+use fgf_train::train::{self, ModelsDir};
 
 #[derive(Parser)]
 #[command(
@@ -60,12 +60,12 @@ enum Command {
         /// Largest accepted document in bytes; larger ones get INVALID_ARGUMENT
         /// (in a TagStream, as that document's answer). At most
         /// --max-inflight-bytes.
-        #[arg(long, default_value_t = fgf_tagger::service::DEFAULT_MAX_DOC_BYTES)]
+        #[arg(long, default_value_t = fgf_grpc::service::DEFAULT_MAX_DOC_BYTES)]
         max_doc_bytes: usize,
         /// Bytes of documents worked on at once (all calls together); a
         /// document that would go over it gets RESOURCE_EXHAUSTED at once.
         /// Sets the memory the server needs: see deploy/README.md.
-        #[arg(long, default_value_t = fgf_tagger::service::DEFAULT_MAX_INFLIGHT_BYTES)]
+        #[arg(long, default_value_t = fgf_grpc::service::DEFAULT_MAX_INFLIGHT_BYTES)]
         max_inflight_bytes: usize,
         /// Tokio worker threads (default: number of cores).
         #[arg(long)]
@@ -90,7 +90,7 @@ enum Command {
         max_queue: usize,
         /// Documents up to this many bytes are tagged on the thread that
         /// received them, larger ones on the blocking pool (0: always the pool).
-        #[arg(long, default_value_t = fgf_tagger::service::DEFAULT_INLINE_MAX_BYTES)]
+        #[arg(long, default_value_t = fgf_grpc::service::DEFAULT_INLINE_MAX_BYTES)]
         inline_max_bytes: usize,
         /// Tagger calls one connection may have open at once; more are refused
         /// with RESOURCE_EXHAUSTED at once (0: no per-connection limit).
@@ -125,7 +125,7 @@ enum Command {
         alpha: Option<f64>,
         /// Loss of each label's linear model (default: the committed model's).
         #[arg(long, value_enum)]
-        loss: Option<Loss>,
+        loss: Option<LossArg>,
         /// Vocabulary cap.
         #[arg(long)]
         max_features: Option<usize>,
@@ -418,10 +418,28 @@ enum Command {
     },
 }
 
+/// `--loss`: the losses of [`Loss`] as command-line values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LossArg {
+    /// Logistic regression.
+    Logistic,
+    /// A linear SVM (scikit-learn's `LinearSVC`).
+    SquaredHinge,
+}
+
+impl From<LossArg> for Loss {
+    fn from(loss: LossArg) -> Self {
+        match loss {
+            LossArg::Logistic => Loss::Logistic,
+            LossArg::SquaredHinge => Loss::SquaredHinge,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     // Before any thread starts: big buffers are mapped and unmapped on
     // their own, so a multi-megabyte document does not leave RSS behind.
-    fgf_tagger::memory::return_large_blocks_to_the_os();
+    fgf_grpc::memory::return_large_blocks_to_the_os();
     let cli = Cli::parse();
     let access_log = matches!(
         cli.command,
@@ -430,7 +448,7 @@ fn main() -> ExitCode {
             ..
         }
     );
-    fgf_tagger::logging::init(cli.log_format, access_log);
+    fgf_grpc::logging::init(cli.log_format, access_log);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -486,7 +504,7 @@ fn run(cli: Cli) -> Result<()> {
             metrics_addr,
             access_log: _,
         } => {
-            let model = fgf_tagger::model_path::resolve(model.as_deref())?;
+            let model = fgf_core::model_path::resolve(model.as_deref())?;
             let addrs = resolve_listen("--addr", &addr, listen_public)?;
             let metrics_addrs = metrics_addr
                 .as_deref()
@@ -500,13 +518,13 @@ fn run(cli: Cli) -> Result<()> {
                 max_inflight_bytes,
             };
             limits.check()?;
-            let auth = fgf_tagger::auth::BearerToken::configured(auth_token_file.as_deref())?;
+            let auth = fgf_grpc::auth::BearerToken::configured(auth_token_file.as_deref())?;
             let read =
                 |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
             let tls = match (&tls_cert, &tls_key) {
                 (Some(cert), Some(key)) => {
                     let ca = tls_client_ca.as_ref().map(read).transpose()?;
-                    Some(fgf_tagger::tls::TlsSettings::from_pem(
+                    Some(fgf_grpc::tls::TlsSettings::from_pem(
                         &read(cert)?,
                         &read(key)?,
                         ca.as_deref(),
@@ -583,7 +601,7 @@ fn run(cli: Cli) -> Result<()> {
                 params = params.alpha(alpha);
             }
             if let Some(loss) = loss {
-                params = params.loss(loss);
+                params = params.loss(loss.into());
             }
             if let Some(n) = max_features {
                 params = params.features(FeatureParams {
@@ -625,7 +643,7 @@ fn run(cli: Cli) -> Result<()> {
             models_dir,
             show_errors,
         } => {
-            let model = fgf_tagger::model_path::resolve(model.as_deref())?;
+            let model = fgf_core::model_path::resolve(model.as_deref())?;
             let dir = ModelsDir::new(models_dir);
             let tagger = Tagger::load(&model)?;
             let (_, _, corpus) = train::load_inputs(&dir)?;
@@ -643,26 +661,26 @@ fn run(cli: Cli) -> Result<()> {
             real,
             alpha,
         } => {
-            let model = fgf_tagger::model_path::resolve(model.as_deref())?;
+            let model = fgf_core::model_path::resolve(model.as_deref())?;
             let tagger = Tagger::load(&model)?;
             let (_, _, corpus) = train::load_inputs(&ModelsDir::new(models_dir))?;
             let mut sets = Vec::new();
             let mut names = Vec::new();
             for pair in real.chunks(2) {
                 names.push(pair[0].display().to_string());
-                sets.push(fgf_tagger::role_compare::RealSet {
+                sets.push(fgf_train::role_compare::RealSet {
                     docs: pair[0].clone(),
-                    gold: fgf_tagger::eval_real::load_gold(&pair[1])?,
+                    gold: fgf_train::eval_real::load_gold(&pair[1])?,
                 });
             }
-            let scores = fgf_tagger::role_compare::compare(
+            let scores = fgf_train::role_compare::compare(
                 &tagger,
                 &corpus.train,
                 &corpus.test,
                 &sets,
                 alpha,
             )?;
-            print!("{}", fgf_tagger::role_compare::report(&scores, &names));
+            print!("{}", fgf_train::role_compare::report(&scores, &names));
             Ok(())
         }
         Command::EvalReal {
@@ -671,11 +689,11 @@ fn run(cli: Cli) -> Result<()> {
             model,
             show_errors,
         } => {
-            let model = fgf_tagger::model_path::resolve(model.as_deref())?;
+            let model = fgf_core::model_path::resolve(model.as_deref())?;
             let tagger = Tagger::load(&model)?;
-            let gold = fgf_tagger::eval_real::load_gold(&gold)?;
-            let scores = fgf_tagger::eval_real::evaluate(&tagger, &docs, &gold)?;
-            print!("{}", fgf_tagger::eval_real::report(&scores, show_errors));
+            let gold = fgf_train::eval_real::load_gold(&gold)?;
+            let scores = fgf_train::eval_real::evaluate(&tagger, &docs, &gold)?;
+            print!("{}", fgf_train::eval_real::report(&scores, show_errors));
             Ok(())
         }
         Command::Segment { text, dict, model } => {
@@ -688,7 +706,7 @@ fn run(cli: Cli) -> Result<()> {
                     &from_file
                 }
                 None => {
-                    let model = fgf_tagger::model_path::resolve(model.as_deref())?;
+                    let model = fgf_core::model_path::resolve(model.as_deref())?;
                     tagger = Tagger::load(&model)?;
                     tagger.tokenizer()
                 }
@@ -706,7 +724,7 @@ fn run(cli: Cli) -> Result<()> {
             lines,
             evidence,
         } => {
-            let model = fgf_tagger::model_path::resolve(model.as_deref())?;
+            let model = fgf_core::model_path::resolve(model.as_deref())?;
             let text = if file.as_os_str() == "-" {
                 read_stdin()?
             } else {
@@ -728,7 +746,7 @@ fn run(cli: Cli) -> Result<()> {
                 },
             );
             let taxonomy = &tagger.model().taxonomy;
-            let show = |indent: &str, s: &fgf_tagger::tagger::TaggedSpan| {
+            let show = |indent: &str, s: &fgf_core::tagger::TaggedSpan| {
                 let labels: Vec<String> = s
                     .labels
                     .iter()
@@ -780,12 +798,12 @@ fn run(cli: Cli) -> Result<()> {
                 .iter()
                 .map(|s| tokenizer.feature_words(&s.text))
                 .collect();
-            let gold = fgf_tagger::model::gold_labels(&taxonomy, &corpus.train);
+            let gold = fgf_train::fit::gold_labels(&taxonomy, &corpus.train);
             let boilerplate: Vec<bool> = corpus
                 .train
                 .iter()
                 .map(|s| {
-                    fgf_tagger::role::classify(s.text.trim()) == fgf_tagger::role::Role::Boilerplate
+                    fgf_core::role::classify(s.text.trim()) == fgf_core::role::Role::Boilerplate
                 })
                 .collect();
             let mut results = Vec::new();
@@ -895,14 +913,14 @@ fn run(cli: Cli) -> Result<()> {
                 window: window.max(1),
                 streams: streams.unwrap_or(2 * servers.len().max(1)),
                 max_attempts: max_attempts.max(1),
-                request: fgf_tagger::pb::TagRequest {
+                request: fgf_grpc::pb::TagRequest {
                     granularity: if sentences {
-                        fgf_tagger::pb::Granularity::Sentence as i32
+                        fgf_grpc::pb::Granularity::Sentence as i32
                     } else {
                         0
                     },
                     line_mode: if lines {
-                        fgf_tagger::pb::LineMode::Lines as i32
+                        fgf_grpc::pb::LineMode::Lines as i32
                     } else {
                         0
                     },
@@ -911,8 +929,8 @@ fn run(cli: Cli) -> Result<()> {
                     ..Default::default()
                 },
                 threads: threads.unwrap_or(BatchOptions::default().threads).max(1),
-                auth_token: fgf_tagger::auth::client_token(auth_token_file.as_deref())?,
-                tls: fgf_tagger::client::ClientTls {
+                auth_token: fgf_grpc::auth::client_token(auth_token_file.as_deref())?,
+                tls: fgf_grpc::client::ClientTls {
                     ca: read_optional(tls_ca.as_deref())?,
                     identity,
                 },
@@ -979,7 +997,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             // The model before the outputs, so a bad --model leaves them as they are.
             let tagger = if local {
-                let model = fgf_tagger::model_path::resolve(model.as_deref())?;
+                let model = fgf_core::model_path::resolve(model.as_deref())?;
                 Some(Arc::new(Tagger::load(&model)?))
             } else {
                 None
@@ -1074,10 +1092,10 @@ fn run(cli: Cli) -> Result<()> {
                 "stream" => Mode::Stream,
                 other => anyhow::bail!("--mode {other:?}: use unary or stream"),
             };
-            let requests: Vec<fgf_tagger::pb::TagRequest> = match docs {
+            let requests: Vec<fgf_grpc::pb::TagRequest> = match docs {
                 Some(path) => fgf_tagger::batch::Inputs::new(&[path])?
                     .filter_map(|d| d.ok())
-                    .map(|d| fgf_tagger::pb::TagRequest {
+                    .map(|d| fgf_grpc::pb::TagRequest {
                         id: d.id,
                         text: d.text,
                         ..Default::default()
@@ -1107,7 +1125,7 @@ fn run(cli: Cli) -> Result<()> {
                 count,
                 rate,
                 warmup,
-                auth_token: fgf_tagger::auth::client_token(auth_token_file.as_deref())?,
+                auth_token: fgf_grpc::auth::client_token(auth_token_file.as_deref())?,
                 tls_ca: read_optional(tls_ca.as_deref())?,
             };
             let report =
@@ -1142,7 +1160,7 @@ fn run(cli: Cli) -> Result<()> {
                 settle,
                 metrics,
                 documents,
-                auth_token: fgf_tagger::auth::client_token(auth_token_file.as_deref())?,
+                auth_token: fgf_grpc::auth::client_token(auth_token_file.as_deref())?,
                 tls_ca: read_optional(tls_ca.as_deref())?,
             };
             let report =
@@ -1157,7 +1175,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::EvalLayout { paths, model } => {
-            let model = fgf_tagger::model_path::resolve(model.as_deref())?;
+            let model = fgf_core::model_path::resolve(model.as_deref())?;
             let mut files = Vec::new();
             for path in paths {
                 if path.is_dir() {

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::pb;
+use fgf_grpc::pb;
 
 /// A `float` field as protobuf JSON printers write it (grpcurl, Go's
 /// protojson): the shortest decimal that reads back as the same f32

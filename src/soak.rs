@@ -24,9 +24,9 @@ use serde::Serialize;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::batch::code_name;
-use crate::client::{RawCodec, connect_channel_with, tagger_client};
-use crate::pb;
+use fgf_grpc::client::{RawCodec, connect_channel_with, tagger_client};
+use fgf_grpc::pb;
+use fgf_grpc::status::code_name;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -224,7 +224,7 @@ struct Mix<'a> {
 
 impl Mix<'_> {
     fn request<T>(&self, message: T) -> tonic::Request<T> {
-        crate::auth::request_with(message, self.params.auth_token.as_deref())
+        fgf_grpc::auth::request_with(message, self.params.auth_token.as_deref())
     }
 
     fn normal(&self, rng: &mut Rng) -> pb::TagRequest {
@@ -361,7 +361,7 @@ impl Mix<'_> {
     /// and the stream's own status returned.
     async fn stream(
         &self,
-        client: &mut crate::pb::tagger_client::TaggerClient<Channel>,
+        client: &mut fgf_grpc::pb::tagger_client::TaggerClient<Channel>,
         rng: &mut Rng,
         tally: &Tally,
     ) -> Code {
@@ -423,7 +423,7 @@ pub async fn run(params: &SoakParams) -> Result<SoakReport> {
     let first = connect_channel_with(&params.server, params.tls_ca.as_deref()).await?;
     let mix = {
         let info = tagger_client(first.clone())
-            .get_model_info(crate::auth::request_with(
+            .get_model_info(fgf_grpc::auth::request_with(
                 pb::GetModelInfoRequest {},
                 params.auth_token.as_deref(),
             ))

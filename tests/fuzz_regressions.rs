@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use fgf_tagger::fuzzing::{self, ServiceHarness};
-use fgf_tagger::tagger::Tagger;
+use fgf_core::tagger::Tagger;
+use fgf_grpc::fuzzing::{self, ServiceHarness};
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new("fuzz/regressions").join(target);

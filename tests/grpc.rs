@@ -3,7 +3,7 @@
 mod common;
 
 use common::{REPLY, TestServer};
-use fgf_tagger::pb::{self, Granularity, Role};
+use fgf_grpc::pb::{self, Granularity, Role};
 use tokio_stream::StreamExt;
 use tonic::Code;
 
@@ -214,7 +214,7 @@ async fn oversized_documents_get_invalid_argument_naming_the_limit_up_to_the_cei
     let huge = "a".repeat(17 * 1024 * 1024);
     let err = client.tag(request("huge", &huge)).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
-    let ceiling = fgf_tagger::service::MIN_DECODE_CEILING.to_string();
+    let ceiling = fgf_grpc::service::MIN_DECODE_CEILING.to_string();
     assert!(err.message().contains(&ceiling), "{}", err.message());
     assert!(
         err.message().contains("split the document"),
@@ -333,7 +333,7 @@ async fn documents_tagged_on_the_runtime_thread_or_the_pool_get_the_same_answer(
     let (mut a, mut b) = (inline.client().await, pooled.client().await);
     let small = REPLY.to_string();
     let large = REPLY.repeat(60);
-    let limit = fgf_tagger::service::DEFAULT_INLINE_MAX_BYTES;
+    let limit = fgf_grpc::service::DEFAULT_INLINE_MAX_BYTES;
     assert!(small.len() <= limit && large.len() > limit);
     for text in [&small, &large] {
         let mut req = request("same", text);
@@ -504,7 +504,7 @@ async fn malformed_protobuf_is_refused_and_the_server_keeps_serving() {
             .unary::<Vec<u8>, Vec<u8>, _>(
                 tonic::Request::new(body),
                 "/fgf.v1.Tagger/Tag".parse().unwrap(),
-                fgf_tagger::client::RawCodec,
+                fgf_grpc::client::RawCodec,
             )
             .await
             .unwrap_err();
@@ -648,7 +648,7 @@ fn assert_evidence_covers_its_term(text: &str, e: &pb::Evidence) {
     assert_eq!(text[..s].chars().count(), e.char_start as usize);
     assert_eq!(text[..t].chars().count(), e.char_end as usize);
     let original = &text[s..t];
-    let norm = fgf_tagger::normalize::Normalized::new(original).text;
+    let norm = fgf_core::normalize::Normalized::new(original).text;
     let gap = |g: &str| !g.chars().any(char::is_alphanumeric);
     let ok = match e.kind() {
         K::Word => strip_word(&norm, &e.term) == Some(""),
@@ -773,14 +773,14 @@ async fn a_token_guards_every_rpc_but_health() {
     );
 
     let mut wrong = tonic::Request::new(request("b", "正文。"));
-    fgf_tagger::auth::authorize(&mut wrong, "t0ken-for-test").unwrap();
+    fgf_grpc::auth::authorize(&mut wrong, "t0ken-for-test").unwrap();
     assert_eq!(
         client.tag(wrong).await.unwrap_err().code(),
         Code::Unauthenticated
     );
 
     let mut right = tonic::Request::new(request("c", "推行“一网通办”。"));
-    fgf_tagger::auth::authorize(&mut right, "t0ken-for-tests").unwrap();
+    fgf_grpc::auth::authorize(&mut right, "t0ken-for-tests").unwrap();
     assert_eq!(client.tag(right).await.unwrap().into_inner().id, "c");
 
     let err = client
@@ -1181,7 +1181,7 @@ async fn text_that_is_not_utf8_gets_invalid_argument_with_the_offset_also_in_a_s
         .unary::<Vec<u8>, Vec<u8>, _>(
             tonic::Request::new(raw_tag_request("g", &gbk)),
             "/fgf.v1.Tagger/Tag".parse().unwrap(),
-            fgf_tagger::client::RawCodec,
+            fgf_grpc::client::RawCodec,
         )
         .await
         .unwrap_err();
@@ -1194,7 +1194,7 @@ async fn text_that_is_not_utf8_gets_invalid_argument_with_the_offset_also_in_a_s
         .unary::<Vec<u8>, Vec<u8>, _>(
             tonic::Request::new([vec![0x0a, gbk.len() as u8], gbk.clone()].concat()),
             "/fgf.v1.Tagger/Segment".parse().unwrap(),
-            fgf_tagger::client::RawCodec,
+            fgf_grpc::client::RawCodec,
         )
         .await
         .unwrap_err();
@@ -1212,7 +1212,7 @@ async fn text_that_is_not_utf8_gets_invalid_argument_with_the_offset_also_in_a_s
         .streaming::<_, Vec<u8>, Vec<u8>, _>(
             tonic::Request::new(tokio_stream::iter(docs)),
             "/fgf.v1.Tagger/TagStream".parse().unwrap(),
-            fgf_tagger::client::RawCodec,
+            fgf_grpc::client::RawCodec,
         )
         .await
         .unwrap()

@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use fgf_tagger::layout::{self, RUNNING_HEADER, WrapStyle};
-use fgf_tagger::role::Role;
-use fgf_tagger::segment::{self, LineMode};
-use fgf_tagger::tagger::{TagOptions, Tagger};
+use fgf_core::role::Role;
+use fgf_core::spans::{self, LineMode};
+use fgf_core::tagger::{TagOptions, Tagger};
+use fgf_train::layout::{self, RUNNING_HEADER, WrapStyle};
 use proptest::prelude::*;
 
 fn tagger() -> Tagger {
@@ -55,8 +55,8 @@ fn theme_codes(tagger: &Tagger, text: &str, mode: LineMode) -> Vec<Vec<String>> 
 fn clean_text_keeps_one_paragraph_per_line() {
     for (name, clean) in fixtures() {
         assert_eq!(
-            segment::paragraphs_with(&clean, LineMode::Reflow),
-            segment::paragraphs(&clean),
+            spans::paragraphs_with(&clean, LineMode::Reflow),
+            spans::paragraphs(&clean),
             "{name}: a clean document must not be reflowed"
         );
     }
@@ -233,7 +233,7 @@ proptest! {
 
     #[test]
     fn reflow_never_loses_or_duplicates_a_char(text in document()) {
-        let spans = segment::paragraphs_with(&text, LineMode::Reflow);
+        let spans = spans::paragraphs_with(&text, LineMode::Reflow);
         let mut last_end = 0;
         let mut inside = String::new();
         for s in &spans {
@@ -242,12 +242,12 @@ proptest! {
             prop_assert_eq!(text[..s.start].chars().count(), s.char_start);
             prop_assert_eq!(text[..s.end].chars().count(), s.char_end);
             // Between spans there is only whitespace.
-            prop_assert!(text[last_end..s.start].chars().all(segment::is_trim_char));
+            prop_assert!(text[last_end..s.start].chars().all(spans::is_trim_char));
             inside.push_str(s.slice(&text));
             last_end = s.end;
         }
-        prop_assert!(text[last_end..].chars().all(segment::is_trim_char));
-        let visible = |t: &str| -> String { t.chars().filter(|c| !segment::is_trim_char(*c)).collect() };
+        prop_assert!(text[last_end..].chars().all(spans::is_trim_char));
+        let visible = |t: &str| -> String { t.chars().filter(|c| !spans::is_trim_char(*c)).collect() };
         prop_assert_eq!(visible(&inside), visible(&text));
     }
 

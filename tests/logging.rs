@@ -8,7 +8,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use fgf_tagger::pb;
+use fgf_grpc::pb;
 
 /// Runs a server with `args` and `RUST_LOG`, stderr into a file; makes one
 /// Tag call and one failing Tag call; stops it with SIGTERM; returns stderr.
@@ -39,8 +39,8 @@ async fn server_log(rust_log: &str, args: &[&str]) -> String {
         .strip_prefix("fgf listening on ")
         .unwrap()
         .to_string();
-    let mut client = fgf_tagger::client::tagger_client(
-        fgf_tagger::client::connect_channel(&format!("http://{addr}"))
+    let mut client = fgf_grpc::client::tagger_client(
+        fgf_grpc::client::connect_channel(&format!("http://{addr}"))
             .await
             .unwrap(),
     );

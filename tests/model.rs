@@ -1,8 +1,8 @@
 //! The committed model: fresh, good enough, and reproducible from the corpus.
 
-use fgf_tagger::model::Model;
-use fgf_tagger::tagger::Tagger;
-use fgf_tagger::train::{self, ModelsDir};
+use fgf_core::model::Model;
+use fgf_core::tagger::Tagger;
+use fgf_train::train::{self, ModelsDir};
 
 fn committed() -> (ModelsDir, Tagger) {
     let dir = ModelsDir::new("models");
@@ -154,7 +154,7 @@ fn training_again_reproduces_the_committed_model() {
     let committed: &Model = tagger.model();
     let params = committed.params.check().unwrap();
     let (taxonomy, dictionary, corpus) = train::load_inputs(&dir).unwrap();
-    let fresh = params.fit(&taxonomy, &dictionary, &corpus.train).unwrap();
+    let fresh = fgf_train::fit::fit(&params, &taxonomy, &dictionary, &corpus.train).unwrap();
     assert_eq!(fresh.features.vocabulary, committed.features.vocabulary);
     let max_diff = |a: &[f32], b: &[f32]| {
         assert_eq!(a.len(), b.len());
@@ -194,7 +194,7 @@ fn training_again_reproduces_the_committed_model() {
 
 #[test]
 fn a_title_repeated_on_a_page_keeps_its_labels_and_a_running_header_does_not() {
-    use fgf_tagger::role::Role;
+    use fgf_core::role::Role;
     let (_, tagger) = committed();
     // A web page shows its title in the header bar and above the article.
     let title = "淮北市全面推行涉企经营许可事项告知承诺制";
@@ -203,7 +203,7 @@ fn a_title_repeated_on_a_page_keeps_its_labels_and_a_running_header_does_not() {
          市政务服务局对42项涉企经营许可事项实行告知承诺，企业承诺后当场发证。"
     );
     // The tagged spans of `text` whose text is `line`.
-    let spans_of = |text: &str, line: &str| -> Vec<fgf_tagger::tagger::TaggedSpan> {
+    let spans_of = |text: &str, line: &str| -> Vec<fgf_core::tagger::TaggedSpan> {
         let doc = tagger.tag(text, &Default::default());
         doc.spans
             .into_iter()

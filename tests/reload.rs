@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{REPLY, TestServer};
-use fgf_tagger::pb;
+use fgf_grpc::pb;
 use tonic::Code;
 
 /// Writes the committed model to `path` under another version name,
@@ -104,7 +104,7 @@ async fn a_corrupt_file_leaves_the_old_model_serving() {
     ]);
     fn authed<T>(msg: T) -> tonic::Request<T> {
         let mut req = tonic::Request::new(msg);
-        fgf_tagger::auth::authorize(&mut req, "admin-token").unwrap();
+        fgf_grpc::auth::authorize(&mut req, "admin-token").unwrap();
         req
     }
     let mut client = server.client().await;

@@ -4,8 +4,8 @@
 mod common;
 
 use common::TestServer;
-use fgf_tagger::pb;
-use fgf_tagger::pb::tagger_client::TaggerClient;
+use fgf_grpc::pb;
+use fgf_grpc::pb::tagger_client::TaggerClient;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 

@@ -3,8 +3,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use fgf_tagger::fuzzing::ServiceHarness;
-use fgf_tagger::tagger::Tagger;
+use fgf_grpc::fuzzing::ServiceHarness;
+use fgf_core::tagger::Tagger;
 use libfuzzer_sys::fuzz_target;
 
 fn harness() -> &'static ServiceHarness {
@@ -17,4 +17,4 @@ fn harness() -> &'static ServiceHarness {
     })
 }
 
-fuzz_target!(|data: &[u8]| fgf_tagger::fuzzing::service_request(harness(), data));
+fuzz_target!(|data: &[u8]| fgf_grpc::fuzzing::service_request(harness(), data));

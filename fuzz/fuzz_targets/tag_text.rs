@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use fgf_tagger::tagger::Tagger;
+use fgf_core::tagger::Tagger;
 use libfuzzer_sys::fuzz_target;
 
 fn tagger() -> &'static Tagger {
@@ -14,4 +14,4 @@ fn tagger() -> &'static Tagger {
     })
 }
 
-fuzz_target!(|data: &[u8]| fgf_tagger::fuzzing::tag_text(tagger(), data));
+fuzz_target!(|data: &[u8]| fgf_grpc::fuzzing::tag_text(tagger(), data));

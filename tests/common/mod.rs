@@ -5,8 +5,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use fgf_tagger::client;
-use fgf_tagger::pb::tagger_client::TaggerClient;
+use fgf_grpc::client;
+use fgf_grpc::pb::tagger_client::TaggerClient;
 use tonic::transport::Channel;
 
 /// A running `fgf serve` child process; killed on drop.

@@ -17,12 +17,14 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 
 use crate::corpus::{Corpus, Sample};
-use crate::metrics::Evaluation;
-use crate::model::{Model, ValidTrainParams, gold_labels};
-use crate::role::Role;
-use crate::tagger::Tagger;
-use crate::taxonomy::Taxonomy;
-use crate::tokenize::DomainDictionary;
+use fgf_core::evaluation::Evaluation;
+use fgf_core::model::{Model, ValidTrainParams};
+
+use crate::fit::gold_labels;
+use fgf_core::role::Role;
+use fgf_core::tagger::Tagger;
+use fgf_core::taxonomy::Taxonomy;
+use fgf_core::tokenize::DomainDictionary;
 
 /// Where training reads and writes, relative to a models folder.
 #[derive(Debug, Clone)]
@@ -67,9 +69,8 @@ pub fn load_inputs(dir: &ModelsDir) -> Result<(Taxonomy, DomainDictionary, Corpu
 /// Trains on the train split and scores on the frozen test split.
 pub fn train(dir: &ModelsDir, params: &ValidTrainParams) -> Result<TrainOutcome> {
     let (taxonomy, dictionary, corpus) = load_inputs(dir)?;
-    let mut model = params
-        .fit(&taxonomy, &dictionary, &corpus.train)
-        .context("training")?;
+    let mut model =
+        crate::fit::fit(params, &taxonomy, &dictionary, &corpus.train).context("training")?;
     let trained_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     model.version = format!(
         "fgf-{}-{}",

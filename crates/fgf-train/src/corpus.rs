@@ -13,8 +13,8 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::role::Role;
-use crate::taxonomy::Taxonomy;
+use fgf_core::role::Role;
+use fgf_core::taxonomy::Taxonomy;
 
 /// One labeled paragraph or sentence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -182,7 +182,11 @@ mod tests {
     use super::*;
 
     fn taxonomy() -> Taxonomy {
-        Taxonomy::load(Path::new("models/taxonomy.toml")).unwrap()
+        Taxonomy::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/taxonomy.toml"
+        )))
+        .unwrap()
     }
 
     fn sample(id: &str, text: &str, pillars: &[&str], themes: &[&str], role: Role) -> Sample {
@@ -206,7 +210,11 @@ mod tests {
 
     #[test]
     fn committed_corpus_passes_every_check() {
-        let c = Corpus::load(Path::new("models/corpus"), &taxonomy()).unwrap();
+        let c = Corpus::load(
+            Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/corpus")),
+            &taxonomy(),
+        )
+        .unwrap();
         assert!(c.train.len() > 500 && c.test.len() > 100);
     }
 

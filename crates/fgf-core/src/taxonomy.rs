@@ -118,7 +118,11 @@ mod tests {
 
     #[test]
     fn committed_taxonomy_has_the_public_codes() {
-        let t = Taxonomy::load(Path::new("models/taxonomy.toml")).unwrap();
+        let t = Taxonomy::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/taxonomy.toml"
+        )))
+        .unwrap();
         let pillars: Vec<_> = t.pillars.iter().map(|l| l.code.as_str()).collect();
         assert_eq!(pillars, ["fang", "guan", "fu"]);
         assert_eq!(t.themes.len(), 19);

@@ -21,7 +21,7 @@ use tonic_health::ServingStatus;
 use crate::pb;
 use crate::pb::tagger_server::TaggerServer;
 use crate::service::{Limits, TaggerService};
-use crate::tagger::Tagger;
+use fgf_core::tagger::Tagger;
 
 /// Settings of a running server.
 #[derive(Debug)]

@@ -13,8 +13,8 @@ use anyhow::{Context, Result, bail};
 use jieba_rs::Jieba;
 use serde::{Deserialize, Serialize};
 
-use crate::features::{PrehashedKey, term_hash};
 use crate::normalize::{Normalized, normalize_str};
+use crate::term_hash::{self, PrehashedKey};
 
 /// One entry of the domain dictionary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -372,12 +372,22 @@ mod tests {
     use super::*;
 
     fn tokenizer() -> Tokenizer {
-        Tokenizer::new(&DomainDictionary::load(Path::new("models/domain_dict.txt")).unwrap())
+        Tokenizer::new(
+            &DomainDictionary::load(Path::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../models/domain_dict.txt"
+            )))
+            .unwrap(),
+        )
     }
 
     #[test]
     fn committed_dictionary_is_large_and_every_entry_has_a_frequency() {
-        let dict = DomainDictionary::load(Path::new("models/domain_dict.txt")).unwrap();
+        let dict = DomainDictionary::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/domain_dict.txt"
+        )))
+        .unwrap();
         assert!(dict.len() >= 150, "only {} terms", dict.len());
         assert!(dict.entries.iter().all(|e| e.freq > 0));
     }

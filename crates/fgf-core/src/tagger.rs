@@ -11,7 +11,7 @@ use anyhow::Result;
 use crate::features::SparseVector;
 use crate::model::{Evidence, Model};
 use crate::role::{self, Role};
-use crate::segment::{self, LineMode, TextSpan};
+use crate::spans::{self, LineMode, TextSpan};
 use crate::tokenize::Tokenizer;
 
 /// How to tag one document.
@@ -156,7 +156,7 @@ impl Tagger {
                 char_start: 0,
                 char_end: n_chars,
             };
-            let sentences = segment::sentences(text, span);
+            let sentences = spans::sentences(text, span);
             if sentences.len() >= 2 {
                 let pillars = self.model.taxonomy.pillars.len();
                 let at = words.as_slice();
@@ -266,7 +266,7 @@ impl Tagger {
             body_chars: 0,
             label_chars: vec![0; n_labels],
         };
-        let paragraphs = segment::paragraphs_with(text, options.line_mode);
+        let paragraphs = spans::paragraphs_with(text, options.line_mode);
         let repeated = repeated_short_lines(text, &paragraphs);
         let spans: Vec<TaggedSpan> = paragraphs
             .into_iter()
@@ -285,7 +285,7 @@ impl Tagger {
                 );
                 let role = role.unwrap_or(rules);
                 let sentences = if options.sentences {
-                    segment::sentences(text, para)
+                    spans::sentences(text, para)
                         .into_iter()
                         .map(|s| TaggedSpan {
                             span: s,
@@ -344,7 +344,7 @@ fn repeated_short_lines<'a>(text: &'a str, paragraphs: &[TextSpan]) -> RepeatedL
     let at_page_break = |i: usize| {
         let neighbour_is_number = |j: Option<usize>| {
             j.and_then(|j| paragraphs.get(j))
-                .is_some_and(|p| segment::is_page_number_line(p.slice(text).trim()))
+                .is_some_and(|p| spans::is_page_number_line(p.slice(text).trim()))
         };
         let gap_before = i.checked_sub(1).map_or(&text[..paragraphs[i].start], |j| {
             &text[paragraphs[j].end..paragraphs[i].start]

@@ -33,8 +33,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::metrics::Scores;
-use crate::tagger::{TagOptions, Tagger};
+use fgf_core::evaluation::Scores;
+use fgf_core::tagger::{TagOptions, Tagger};
 
 /// One gold line.
 #[derive(Debug, Clone, Deserialize)]

@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tonic::Code;
 
 use crate::auth::AuthFailure;
-use crate::batch::code_name;
+use crate::status::code_name;
 
 /// The rpcs that are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

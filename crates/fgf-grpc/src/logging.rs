@@ -86,7 +86,7 @@ pub fn access(
         rpc,
         peer = %peer,
         id,
-        status = crate::batch::code_name(status),
+        status = crate::status::code_name(status),
         bytes_in,
         bytes_out,
         micros = started.elapsed().as_micros() as u64,

@@ -16,12 +16,14 @@ use linfa::traits::Fit;
 use linfa_bayes::{MultinomialNbParams, NaiveBayes};
 use ndarray::Array1;
 
-use crate::features::{FeatureParams, FeatureSpace, SparseVector};
-use crate::metrics::Evaluation;
-use crate::model::{TrainParams, cross_fitted_evaluation, dense, fit_all, margins, sigmoid};
+use fgf_core::evaluation::Evaluation;
+use fgf_core::features::{FeatureParams, FeatureSpace, SparseVector};
+use fgf_core::model::{TrainParams, sigmoid};
+
+use crate::fit::{cross_fitted_evaluation, dense, fit_all, margins};
 use crate::sparse_linear::{Loss, SparseRows};
-use crate::taxonomy::Taxonomy;
-use crate::tokenize::FeatureWords;
+use fgf_core::taxonomy::Taxonomy;
+use fgf_core::tokenize::FeatureWords;
 
 /// A learning approach built from linfa estimators (`--approaches` names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

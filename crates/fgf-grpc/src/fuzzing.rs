@@ -22,9 +22,9 @@ use tonic::Code;
 
 use crate::pb;
 use crate::pb::tagger_server::Tagger as _;
-use crate::segment::{LineMode, TextSpan};
 use crate::service::{Limits, TaggerService};
-use crate::tagger::{TagOptions, TaggedSpan, Tagger};
+use fgf_core::spans::{LineMode, TextSpan};
+use fgf_core::tagger::{TagOptions, TaggedSpan, Tagger};
 
 /// Options encoded in one byte: bit 0 sentences, bit 1 one line per
 /// paragraph, bit 2 evidence, bits 3–7 a threshold (0: the model's own).

@@ -20,7 +20,7 @@ use linfa::traits::Fit;
 use linfa::{Error, ParamGuard};
 use serde::{Deserialize, Serialize};
 
-use crate::features::SparseVector;
+use fgf_core::features::SparseVector;
 
 /// Rows of `(feature index, value)` pairs over `n_features` columns.
 #[derive(Debug, Clone, Copy)]
@@ -46,17 +46,8 @@ impl Records for SparseRows<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SparseLinearParams(SparseLinearValidParams);
 
-/// The loss summed over samples (`y` is +1 or -1, `z` the margin).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Loss {
-    /// `log(1 + exp(-y z))`: logistic regression.
-    #[default]
-    Logistic,
-    /// `max(0, 1 - y z)^2`: a linear SVM (scikit-learn's `LinearSVC` with
-    /// `C = 1 / alpha`). Its margins are not probabilities: calibrate them.
-    SquaredHinge,
-}
+/// The loss (defined beside the model file, which records it).
+pub use fgf_core::model::Loss;
 
 /// Checked [`SparseLinearParams`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -2,12 +2,12 @@
 //! answers with numbers.
 //!
 //! The service decides a paragraph's role with the role rules
-//! ([`crate::role`]) and, for a short line the rules do not call
+//! ([`fgf_core::role`]) and, for a short line the rules do not call
 //! boilerplate, the model's learned boilerplate check. This module fits the
 //! alternative, a fully learned role classifier: one-vs-rest logistic
 //! regression (heading, body, boilerplate; the strongest wins) on the label
 //! model's term vector of the paragraph plus the layout features of
-//! [`crate::boilerplate::layout_features`], optionally with the rules' answer
+//! [`fgf_core::boilerplate::layout_features`], optionally with the rules' answer
 //! as three more features (rules and model stacked). All are fitted on the
 //! training split and scored on the frozen test split and on real documents
 //! with gold lines ([`crate::eval_real`]), where each span keeps the
@@ -18,14 +18,14 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::boilerplate::{LAYOUT_FEATURES, layout_features};
 use crate::corpus::Sample;
 use crate::eval_real::{GoldLine, PredictedSpan};
-use crate::features::SparseVector;
-use crate::model::fit_label;
-use crate::role::{self, Role};
+use crate::fit::fit_label;
 use crate::sparse_linear::{Loss, SparseRows};
-use crate::tagger::Tagger;
+use fgf_core::boilerplate::{LAYOUT_FEATURES, layout_features};
+use fgf_core::features::SparseVector;
+use fgf_core::role::{self, Role};
+use fgf_core::tagger::Tagger;
 
 /// The roles in the order of the fitted classes.
 const ROLES: [Role; 3] = [Role::Heading, Role::Body, Role::Boilerplate];

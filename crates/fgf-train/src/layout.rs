@@ -10,10 +10,10 @@
 //! paragraphs get exactly the same labels. `fgf eval-layout` prints these
 //! numbers; the tests guard them.
 
-use crate::metrics::Scores;
-use crate::role::Role;
-use crate::segment::LineMode;
-use crate::tagger::{TagOptions, TaggedDocument, Tagger};
+use fgf_core::evaluation::Scores;
+use fgf_core::role::Role;
+use fgf_core::spans::LineMode;
+use fgf_core::tagger::{TagOptions, TaggedDocument, Tagger};
 
 /// How to wrap a clean document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

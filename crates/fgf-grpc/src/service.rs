@@ -1,5 +1,5 @@
 //! The `fgf.v1.Tagger` gRPC service: request checks, off-reactor CPU work,
-//! and conversion between protobuf messages and [`crate::tagger`] types.
+//! and conversion between protobuf messages and [`fgf_core::tagger`] types.
 //!
 //! The service is thin: every rpc checks its request, runs the library code
 //! once a CPU slot is free (at most one job per core at a time, so a burst of
@@ -31,11 +31,11 @@ use std::time::Duration;
 use crate::telemetry::{Rpc, Telemetry};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::features::TermKind;
 use crate::pb;
-use crate::role::Role;
-use crate::segment::{LineMode, TextSpan};
-use crate::tagger::{LabelHit, TagOptions, TaggedDocument, TaggedSpan, Tagger};
+use fgf_core::features::TermKind;
+use fgf_core::role::Role;
+use fgf_core::spans::{LineMode, TextSpan};
+use fgf_core::tagger::{LabelHit, TagOptions, TaggedDocument, TaggedSpan, Tagger};
 
 /// Request limits.
 #[derive(Debug, Clone, Copy)]
@@ -241,7 +241,7 @@ impl TaggerService {
         }
         // Smoke classification: a plain sentence must get its theme.
         let smoke = "县里各部门一起按“双随机、一公开”方式抽查企业，结果及时公示。";
-        let doc = new.tag(smoke, &crate::tagger::TagOptions::default());
+        let doc = new.tag(smoke, &fgf_core::tagger::TagOptions::default());
         let taxonomy = &new.model().taxonomy;
         let found = doc
             .spans
@@ -831,7 +831,7 @@ pub fn to_response_with(
     }
 }
 
-fn metrics_to_pb(s: &crate::metrics::Scores) -> pb::LabelMetrics {
+fn metrics_to_pb(s: &fgf_core::evaluation::Scores) -> pb::LabelMetrics {
     pb::LabelMetrics {
         precision: s.precision as f32,
         recall: s.recall as f32,

@@ -31,7 +31,12 @@ fn candidates(env: Option<PathBuf>, exe: Option<PathBuf>) -> Vec<PathBuf> {
     if let Some(prefix) = exe.as_deref().and_then(Path::parent).and_then(Path::parent) {
         places.push(prefix.join("share/fgf/fgf.model"));
     }
-    places.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(IN_CHECKOUT));
+    // This crate sits in crates/fgf-core of the checkout.
+    places.push(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(IN_CHECKOUT),
+    );
     places
 }
 

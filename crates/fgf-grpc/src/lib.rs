@@ -1,0 +1,31 @@
+//! fgf-grpc: the gRPC face of fgf-tagger.
+//!
+//! [`pb`] is the code generated from `proto/`; [`codec`] is its codec.
+//! [`service`] implements the API thin over `fgf_core::tagger`: request
+//! checks, CPU slots and load shedding, domain-to-protobuf conversion.
+//! [`server`] serves it (health, reflection, graceful shutdown, model
+//! reload) with [`auth`] and [`tls`]; [`telemetry`] is its Prometheus
+//! metrics, [`logging`] its log format and access log, [`memory`] makes the
+//! heap give a large document's memory back. [`client`] connects to a
+//! server; [`status`] names status codes; [`fuzzing`] drives the service
+//! from the fuzz targets. Nothing here trains a model.
+
+pub mod auth;
+pub mod client;
+pub mod codec;
+pub mod fuzzing;
+pub mod logging;
+pub mod memory;
+pub mod server;
+pub mod service;
+pub mod status;
+pub mod telemetry;
+pub mod tls;
+
+/// Code generated from `proto/fgf/v1/tagger.proto`.
+pub mod pb {
+    tonic::include_proto!("fgf.v1");
+
+    /// Encoded descriptor set of the proto, served by reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("fgf_descriptor");
+}
