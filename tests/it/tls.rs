@@ -1,9 +1,7 @@
 //! TLS and mutual TLS against the real server binary, with certificates
 //! made for the test (rcgen).
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use fgf_grpc::pb;
 use fgf_grpc::pb::tagger_client::TaggerClient;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};

@@ -1,8 +1,6 @@
 //! End-to-end tests: the real server binary, the generated tonic client.
 
-mod common;
-
-use common::{REPLY, TestServer};
+use crate::common::{REPLY, TestServer};
 use fgf_grpc::pb::{self, Granularity, Role};
 use tokio_stream::StreamExt;
 use tonic::Code;

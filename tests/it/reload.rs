@@ -1,12 +1,10 @@
 //! Model hot reload: SIGHUP and the ReloadModel admin rpc, under load and
 //! with a corrupt file.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::{REPLY, TestServer};
+use crate::common::{REPLY, TestServer};
 use fgf_grpc::pb;
 use tonic::Code;
 

@@ -1,9 +1,7 @@
 //! What `fgf serve` writes to stderr when it is not a terminal: no colour
 //! codes, no HTTP/2 frame dumps at `RUST_LOG=debug`, JSON lines with
-//! JSON lines with `--log-format json`, and one access line per call with
+//! `--log-format json`, and one access line per call with
 //! `--access-log`.
-
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -47,7 +45,7 @@ async fn server_log(rust_log: &str, args: &[&str]) -> String {
     client
         .tag(pb::TagRequest {
             id: "log-doc-1".into(),
-            text: common::REPLY.into(),
+            text: crate::common::REPLY.into(),
             ..Default::default()
         })
         .await

@@ -1,13 +1,11 @@
 //! `fgf tag` end to end: the real client binary against real servers.
 
-mod common;
-
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestServer;
+use crate::common::TestServer;
 
 /// `n` generated documents as JSONL, ids `doc-00000` ...; each a few
 /// paragraphs of report text.

@@ -1,0 +1,16 @@
+//! The integration tests, one binary (`autotests = false` in Cargo.toml):
+//! linking the whole workspace once instead of once per file. Each module
+//! starts what it tests for real: the `fgf` binary on a free port
+//! ([`common::TestServer`]), the CLI, the committed model.
+
+mod batch;
+mod cli;
+mod common;
+mod deploy;
+mod fuzz_regressions;
+mod grpc;
+mod layout;
+mod logging;
+mod model;
+mod reload;
+mod tls;
