@@ -2,11 +2,12 @@
 //! (`fgf_core`: the engine; `fgf_train`: training and evaluation;
 //! `fgf_grpc`: the service and its client plumbing).
 //!
-//! [`batch`] is `fgf tag` (inputs, balanced TagStreams, retries, ordered
+//! [`cli`] is the command line (one module per subcommand); [`batch`] is `fgf tag` (inputs, balanced TagStreams, retries, ordered
 //! output, resume, `--local`), [`protojson`] its proto3 JSON output,
 //! [`loadgen`] is `fgf bench` and [`soak`] is `fgf soak`.
 
 pub mod batch;
+pub mod cli;
 pub mod loadgen;
 pub mod protojson;
 pub mod soak;

@@ -1,0 +1,82 @@
+//! `fgf tag-one`: tags one file in process and prints its spans.
+
+use super::*;
+use anyhow::{Context, Result};
+use fgf_core::spans::LineMode;
+use fgf_core::tagger::{TagOptions, Tagger};
+use std::path::PathBuf;
+
+/// Tag one file locally, without a server (FILE, or - for stdin).
+#[derive(Debug, clap::Args)]
+pub struct TagOneArgs {
+    /// The text file to tag (UTF-8), or - to read it from stdin.
+    pub file: PathBuf,
+    /// Model file written by `fgf train` (default: $FGF_MODEL, ./models/fgf.model,
+    /// PREFIX/share/fgf/fgf.model beside the binary, the build checkout's).
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub flags: TagFlags,
+}
+
+pub fn run(args: TagOneArgs) -> Result<()> {
+    let TagOneArgs {
+        file,
+        model,
+        flags: TagFlags {
+            sentences,
+            lines,
+            evidence,
+        },
+    } = args;
+    let model = fgf_core::model_path::resolve(model.as_deref())?;
+    let text = if file.as_os_str() == "-" {
+        read_stdin()?
+    } else {
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let tagger = Tagger::load(&model)?;
+    let doc = tagger.tag(
+        &text,
+        &TagOptions {
+            sentences,
+            threshold: None,
+            line_mode: if lines {
+                LineMode::Lines
+            } else {
+                LineMode::Reflow
+            },
+            evidence,
+        },
+    );
+    let taxonomy = &tagger.model().taxonomy;
+    let show = |indent: &str, s: &fgf_core::tagger::TaggedSpan| {
+        let labels: Vec<String> = s
+            .labels
+            .iter()
+            .map(|h| {
+                let mut label = format!("{}:{:.2}", taxonomy.label(h.index).code, h.score);
+                if !h.evidence.is_empty() {
+                    let terms: Vec<&str> = h.evidence.iter().map(|e| e.term.as_str()).collect();
+                    label.push_str(&format!("({})", terms.join(",")));
+                }
+                label
+            })
+            .collect();
+        println!(
+            "{indent}[{}..{}] {:<11} {:<40} {}",
+            s.span.start,
+            s.span.end,
+            s.role.as_str(),
+            labels.join(" "),
+            s.span.slice(&text).chars().take(40).collect::<String>()
+        );
+    };
+    for span in &doc.spans {
+        show("", span);
+        for sentence in &span.sentences {
+            show("    ", sentence);
+        }
+    }
+    Ok(())
+}
