@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
-use fgf_core::tagger::{TagOptions, Tagger};
-use fgf_grpc::pb;
+use fgf_core::tagger::Tagger;
 use tonic::Code;
 
 use super::admission::Admission;
@@ -54,7 +53,11 @@ pub fn run_local(
     progress: Arc<Progress>,
     interrupted: Arc<AtomicBool>,
 ) -> Result<()> {
-    let tag_options = tag_options(&options.request);
+    // The server's checks and default limits: a document a default server
+    // refuses gets the same INVALID_ARGUMENT here.
+    let limits = fgf_grpc::limits::Limits::default();
+    let tag_options = fgf_grpc::request::tag_options(&options.request, &limits)
+        .map_err(|status| anyhow::anyhow!("{}", status.message()))?;
     let omit_text = options.request.omit_text;
     let threads = options.threads.max(1);
     let window = Arc::new(Window::new(options.window.max(threads)));
@@ -73,10 +76,19 @@ pub fn run_local(
                     let Ok((seq, item)) = next else { break };
                     let outcome = match item {
                         Ok(doc) => {
-                            let tagged = tagger.tag(&doc.text, &tag_options);
-                            Outcome::Tagged(fgf_grpc::service::to_response_with(
-                                &tagger, doc.id, &doc.text, &tagged, omit_text,
-                            ))
+                            match fgf_grpc::request::check_size(&doc.text, "text", &limits) {
+                                Err(status) => Outcome::Failed {
+                                    id: doc.id,
+                                    code: status.code(),
+                                    message: status.message().to_string(),
+                                },
+                                Ok(()) => {
+                                    let tagged = tagger.tag(&doc.text, &tag_options);
+                                    Outcome::Tagged(fgf_grpc::convert::to_response_with(
+                                        &tagger, doc.id, &doc.text, &tagged, omit_text,
+                                    ))
+                                }
+                            }
                         }
                         Err(bad) => Outcome::Failed {
                             id: bad.id,
@@ -134,18 +146,4 @@ pub fn run_local(
         return Err(Stopped::Interrupted.into());
     }
     Ok(())
-}
-
-/// The in-process equivalent of a TagRequest's options.
-fn tag_options(req: &pb::TagRequest) -> TagOptions {
-    TagOptions {
-        sentences: req.granularity == pb::Granularity::Sentence as i32,
-        threshold: (req.threshold > 0.0).then_some(req.threshold),
-        line_mode: if req.line_mode == pb::LineMode::Lines as i32 {
-            fgf_core::spans::LineMode::Lines
-        } else {
-            fgf_core::spans::LineMode::Reflow
-        },
-        evidence: req.include_evidence,
-    }
 }

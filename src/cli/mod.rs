@@ -116,6 +116,29 @@ pub struct TagFlags {
     pub evidence: bool,
 }
 
+/// The TagRequest fields [`TagFlags`] set (text and id left empty).
+pub(crate) fn flags_request(
+    sentences: bool,
+    lines: bool,
+    evidence: bool,
+) -> fgf_grpc::pb::TagRequest {
+    use fgf_grpc::pb::{Granularity, LineMode};
+    fgf_grpc::pb::TagRequest {
+        granularity: if sentences {
+            Granularity::Sentence as i32
+        } else {
+            Granularity::Unspecified as i32
+        },
+        line_mode: if lines {
+            LineMode::Lines as i32
+        } else {
+            LineMode::Unspecified as i32
+        },
+        include_evidence: evidence,
+        ..Default::default()
+    }
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {

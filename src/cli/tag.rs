@@ -123,19 +123,8 @@ pub fn run(args: TagArgs) -> Result<()> {
         streams: streams.unwrap_or(2 * servers.len().max(1)),
         max_attempts: max_attempts.max(1),
         request: fgf_grpc::pb::TagRequest {
-            granularity: if sentences {
-                fgf_grpc::pb::Granularity::Sentence as i32
-            } else {
-                0
-            },
-            line_mode: if lines {
-                fgf_grpc::pb::LineMode::Lines as i32
-            } else {
-                0
-            },
-            include_evidence: evidence,
             omit_text,
-            ..Default::default()
+            ..flags_request(sentences, lines, evidence)
         },
         threads: threads.unwrap_or(BatchOptions::default().threads).max(1),
         auth_token: fgf_grpc::auth::client_token(auth_token_file.as_deref())?,

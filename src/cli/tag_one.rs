@@ -2,8 +2,7 @@
 
 use super::*;
 use anyhow::{Context, Result};
-use fgf_core::spans::LineMode;
-use fgf_core::tagger::{TagOptions, Tagger};
+use fgf_core::tagger::Tagger;
 use std::path::PathBuf;
 
 /// Tag one file locally, without a server (FILE, or - for stdin).
@@ -36,19 +35,11 @@ pub fn run(args: TagOneArgs) -> Result<()> {
         std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?
     };
     let tagger = Tagger::load(&model)?;
-    let doc = tagger.tag(
-        &text,
-        &TagOptions {
-            sentences,
-            threshold: None,
-            line_mode: if lines {
-                LineMode::Lines
-            } else {
-                LineMode::Reflow
-            },
-            evidence,
-        },
-    );
+    // The options a TagRequest with these flags gets from the server.
+    let request = flags_request(sentences, lines, evidence);
+    let options = fgf_grpc::request::tag_options(&request, &fgf_grpc::limits::Limits::default())
+        .map_err(|status| anyhow::anyhow!("{}", status.message()))?;
+    let doc = tagger.tag(&text, &options);
     let taxonomy = &tagger.model().taxonomy;
     let show = |indent: &str, s: &fgf_core::tagger::TaggedSpan| {
         let labels: Vec<String> = s

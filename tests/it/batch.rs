@@ -273,6 +273,46 @@ fn resume_after_an_interrupted_run_gives_the_uninterrupted_output() {
 }
 
 #[test]
+fn local_mode_refuses_what_a_default_server_refuses() {
+    // `--local` runs the server's request checks and default limits: a
+    // document over the default --max-doc-bytes (4 MiB) goes to the error
+    // file as INVALID_ARGUMENT, as a default server would answer it.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("docs.jsonl");
+    let out = dir.path().join("out.jsonl");
+    let errors = dir.path().join("errors.jsonl");
+    let big = "管".repeat(1_500_000); // 4.5 MB
+    let text = [
+        serde_json::json!({"id": "ok", "text": "全面推行“双随机、一公开”监管。"}).to_string(),
+        serde_json::json!({"id": "too-big", "text": big}).to_string(),
+    ]
+    .join("\n");
+    std::fs::write(&input, text).unwrap();
+    let output = fgf_tag(&[
+        input.to_str().unwrap(),
+        "--local",
+        "--out",
+        out.to_str().unwrap(),
+        "--errors",
+        errors.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(ids(&out), ["ok"]);
+    let errors: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&errors).unwrap().trim()).unwrap();
+    assert_eq!(errors["id"], "too-big");
+    assert_eq!(errors["code"], "INVALID_ARGUMENT");
+    let message = errors["message"].as_str().unwrap();
+    assert!(
+        message.contains("4194304") && message.contains("split the document"),
+        "{message}"
+    );
+}
+
+#[test]
 fn local_mode_tags_folders_in_process_like_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let docs = dir.path().join("docs");

@@ -1,8 +1,10 @@
 //! fgf-grpc: the gRPC face of fgf-tagger.
 //!
 //! [`pb`] is the code generated from `proto/`; [`codec`] is its codec.
-//! [`service`] implements the API thin over `fgf_core::tagger`: request
-//! checks, CPU slots and load shedding, domain-to-protobuf conversion.
+//! [`service`] implements the API thin over `fgf_core::tagger`: it checks
+//! each request ([`request`], within [`limits`]), runs it when a CPU slot is
+//! free (load shedding in `service::scheduler`) and converts the result
+//! ([`convert`]).
 //! [`server`] serves it (health, reflection, graceful shutdown, model
 //! reload) with [`auth`] and [`tls`]; [`telemetry`] is its Prometheus
 //! metrics, [`logging`] its log format and access log, [`memory`] makes the
@@ -13,9 +15,12 @@
 pub mod auth;
 pub mod client;
 pub mod codec;
+pub mod convert;
 pub mod fuzzing;
+pub mod limits;
 pub mod logging;
 pub mod memory;
+pub mod request;
 pub mod server;
 pub mod service;
 pub mod status;

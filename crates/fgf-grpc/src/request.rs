@@ -1,0 +1,74 @@
+//! Request checks: one validating conversion of a `pb::TagRequest` into
+//! [`TagOptions`], and the size check, each refusal an INVALID_ARGUMENT
+//! whose message says what to change.
+
+use fgf_core::spans::LineMode;
+use fgf_core::tagger::TagOptions;
+use tonic::Status;
+
+use crate::limits::Limits;
+use crate::pb;
+
+/// Refuses a text over [`Limits::max_doc_bytes`].
+pub fn check_size(text: &str, what: &str, limits: &Limits) -> Result<(), Status> {
+    if text.len() > limits.max_doc_bytes {
+        return Err(Status::invalid_argument(format!(
+            "{what} is {} bytes; the limit is {} bytes (--max-doc-bytes): split the document",
+            text.len(),
+            limits.max_doc_bytes
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a TagRequest and turns it into options: the one conversion
+/// every caller uses (the service, `fgf tag --local`, `fgf tag-one`).
+pub fn tag_options(req: &pb::TagRequest, limits: &Limits) -> Result<TagOptions, Status> {
+    if let Some(reason) = crate::codec::invalid_utf8_reason(req) {
+        return Err(Status::invalid_argument(reason));
+    }
+    check_size(&req.text, "text", limits)?;
+    let sentences = match pb::Granularity::try_from(req.granularity) {
+        Ok(pb::Granularity::Unspecified | pb::Granularity::Paragraph) => false,
+        Ok(pb::Granularity::Sentence) => true,
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "granularity {} is not a Granularity value; use 1 (PARAGRAPH) or 2 (SENTENCE)",
+                req.granularity
+            )));
+        }
+    };
+    let threshold = req.threshold;
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(Status::invalid_argument(format!(
+            "threshold {threshold} is outside [0, 1]; use 0 for the model's defaults"
+        )));
+    }
+    if req.all_scores && threshold > 0.0 {
+        return Err(Status::invalid_argument(format!(
+            "threshold {threshold} and all_scores are both set; all_scores returns every \
+             label, so leave threshold at 0"
+        )));
+    }
+    let line_mode = match pb::LineMode::try_from(req.line_mode) {
+        Ok(pb::LineMode::Unspecified | pb::LineMode::Reflow) => LineMode::Reflow,
+        Ok(pb::LineMode::Lines) => LineMode::Lines,
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "line_mode {} is not a LineMode value; use 0 or 2 (REFLOW) or 1 (LINES)",
+                req.line_mode
+            )));
+        }
+    };
+    let threshold = if req.all_scores {
+        Some(0.0)
+    } else {
+        (threshold > 0.0).then_some(threshold)
+    };
+    Ok(TagOptions {
+        sentences,
+        threshold,
+        line_mode,
+        evidence: req.include_evidence,
+    })
+}
