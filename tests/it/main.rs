@@ -3,6 +3,7 @@
 //! starts what it tests for real: the `fgf` binary on a free port
 //! ([`common::TestServer`]), the CLI, the committed model.
 
+mod architecture;
 mod batch;
 mod cli;
 mod common;
