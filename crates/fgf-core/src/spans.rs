@@ -117,22 +117,30 @@ fn make_line(text: &str, start: usize, end: usize, char_start: usize) -> Line {
     }
 }
 
-/// Width on a page: CJK and other wide chars count 2, ASCII 1.
-fn display_width(s: &str) -> usize {
-    s.chars()
-        .map(|c| match c {
-            '\t' => 4,
-            c if c.is_ascii() => 1,
-            '\u{200B}'..='\u{200D}' | '\u{FEFF}' => 0,
-            _ => 2,
-        })
-        .sum()
+/// Width of a char on a page: CJK and other wide chars 2, ASCII 1, a tab
+/// 4, zero-width chars 0.
+pub fn char_width(c: char) -> usize {
+    match c {
+        '\t' => 4,
+        c if c.is_ascii() => 1,
+        '\u{200B}'..='\u{200D}' | '\u{FEFF}' => 0,
+        _ => 2,
+    }
 }
+
+/// Width of a line on a page ([`char_width`] summed).
+fn display_width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+/// Lines up to this many chars that come back in a document may be running
+/// headers or footers (page furniture); longer ones never are.
+pub const SHORT_LINE_CHARS: usize = 40;
 
 /// Page numbers (- 3 -, 第3页, 3/12) and running headers (a short line
 /// repeated in the document): never part of a paragraph.
 fn is_page_furniture(line: &str, repeats: usize) -> bool {
-    if repeats >= 2 && line.chars().count() <= 40 {
+    if repeats >= 2 && line.chars().count() <= SHORT_LINE_CHARS {
         return true;
     }
     is_page_number_line(line)
@@ -240,7 +248,7 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
     let mut repeats: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for l in &content {
         if let Some(s) = l.span
-            && s.char_len() <= 40
+            && s.char_len() <= SHORT_LINE_CHARS
         {
             *repeats.entry(s.slice(text)).or_default() += 1;
         }

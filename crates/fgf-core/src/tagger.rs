@@ -337,7 +337,7 @@ fn repeated_short_lines<'a>(text: &'a str, paragraphs: &[TextSpan]) -> RepeatedL
     let mut short: Vec<(&str, usize)> = paragraphs
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.char_len() <= 40)
+        .filter(|(_, p)| p.char_len() <= spans::SHORT_LINE_CHARS)
         .map(|(i, p)| (p.slice(text), i))
         .collect();
     short.sort_unstable();

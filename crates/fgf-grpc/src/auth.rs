@@ -49,19 +49,9 @@ impl BearerToken {
 
     /// The token from `file`, else from `FGF_AUTH_TOKEN`, else none.
     pub fn configured(file: Option<&Path>) -> Result<Option<Self>> {
-        if let Some(file) = file {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("reading auth token file {}", file.display()))?;
-            return Self::new(&text)
-                .with_context(|| format!("in auth token file {}", file.display()))
-                .map(Some);
-        }
-        match std::env::var(TOKEN_ENV) {
-            Ok(text) => Self::new(&text)
-                .with_context(|| format!("in {TOKEN_ENV}"))
-                .map(Some),
-            Err(_) => Ok(None),
-        }
+        token_text(file)?
+            .map(|(text, from)| Self::new(&text).with_context(|| format!("in {from}")))
+            .transpose()
     }
 
     /// True when `presented` is the token; constant time.
@@ -158,16 +148,24 @@ impl AuthFailure {
 
 /// The token a client sends: from `file`, else `FGF_AUTH_TOKEN`, else none.
 pub fn client_token(file: Option<&Path>) -> Result<Option<String>> {
-    let text = match file {
-        Some(file) => std::fs::read_to_string(file)
-            .with_context(|| format!("reading auth token file {}", file.display()))?,
-        None => match std::env::var(TOKEN_ENV) {
-            Ok(t) => t,
-            Err(_) => return Ok(None),
-        },
+    let Some((text, from)) = token_text(file)? else {
+        return Ok(None);
     };
-    BearerToken::new(&text)?;
+    BearerToken::new(&text).with_context(|| format!("in {from}"))?;
     Ok(Some(text.trim().to_string()))
+}
+
+/// The token text from `file`, else from `FGF_AUTH_TOKEN`, else none, with
+/// where it came from (for messages); the one place both sides read it.
+fn token_text(file: Option<&Path>) -> Result<Option<(String, String)>> {
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading auth token file {}", file.display()))?;
+        return Ok(Some((text, format!("auth token file {}", file.display()))));
+    }
+    Ok(std::env::var(TOKEN_ENV)
+        .ok()
+        .map(|text| (text, TOKEN_ENV.to_string())))
 }
 
 /// Adds `authorization: Bearer <token>` to a client request.

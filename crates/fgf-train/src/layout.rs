@@ -13,6 +13,7 @@
 use fgf_core::evaluation::Scores;
 use fgf_core::role::Role;
 use fgf_core::spans::LineMode;
+use fgf_core::spans::char_width;
 use fgf_core::tagger::{TagOptions, TaggedDocument, Tagger};
 
 /// How to wrap a clean document.
@@ -29,10 +30,6 @@ pub struct WrapStyle {
 /// The running header inserted at page breaks.
 pub const RUNNING_HEADER: &str = "某某市人民政府办公室文件";
 
-fn width_of(c: char) -> usize {
-    if c.is_ascii() { 1 } else { 2 }
-}
-
 /// Wraps `clean` (one paragraph per line) in `style`.
 pub fn hard_wrap(clean: &str, style: WrapStyle) -> String {
     let mut lines: Vec<String> = Vec::new();
@@ -44,7 +41,7 @@ pub fn hard_wrap(clean: &str, style: WrapStyle) -> String {
             cols = 4;
         }
         for c in para.chars() {
-            let w = width_of(c);
+            let w = char_width(c);
             if cols + w > style.width && !line.trim().is_empty() {
                 lines.push(std::mem::take(&mut line));
                 cols = 0;
@@ -293,7 +290,7 @@ mod tests {
         assert!(
             wrapped
                 .lines()
-                .all(|l| l.chars().map(width_of).sum::<usize>() <= 24)
+                .all(|l| l.chars().map(char_width).sum::<usize>() <= 24)
         );
         assert!(wrapped.contains(RUNNING_HEADER));
     }
