@@ -98,6 +98,11 @@ pub fn run(args: CompareArgs) -> Result<()> {
                         },
                         folds,
                     )?;
+                    // Naive Bayes has its own smoothing and no alpha.
+                    let alpha = match approach.default_alpha() {
+                        Some(_) => alpha.to_string(),
+                        None => "-".to_string(),
+                    };
                     eprintln!(
                         "{:<38} {:<50} alpha {:<6} {:>7} terms  theme micro-F1 {:.3} macro-F1 {:.3}  ({:.0} s)",
                         approach.name(),

@@ -86,7 +86,7 @@ fn the_allowlisted_docker_context_builds_offline() {
 
     // The build step of the Dockerfile (`cargo build --release --locked
     // --bin fgf`), as a check: it reads the same files (manifest and every
-    // target it declares, lock file, build script, proto/, src/, patches/)
+    // target it declares, lock file, build script, proto/, src/, crates/)
     // without linking a second copy of the binary. Its own target folder
     // under target/ keeps the dependencies between runs.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

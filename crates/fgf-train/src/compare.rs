@@ -11,16 +11,15 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use linfa::DatasetBase;
 use linfa::traits::Fit;
-use linfa_bayes::{MultinomialNbParams, NaiveBayes};
-use ndarray::Array1;
+use linfa::{DatasetBase, ParamGuard};
 
 use fgf_core::evaluation::Evaluation;
 use fgf_core::features::{FeatureParams, FeatureSpace, SparseVector};
 use fgf_core::model::{TrainParams, sigmoid};
 
-use crate::fit::{cross_fitted_evaluation, dense, fit_all, margins};
+use crate::fit::{cross_fitted_evaluation, fit_all, margins};
+use crate::naive_bayes::MultinomialNbParams;
 use crate::sparse_linear::{Loss, SparseRows};
 use fgf_core::taxonomy::Taxonomy;
 use fgf_core::tokenize::FeatureWords;
@@ -37,9 +36,10 @@ pub enum Approach {
     /// objective as `linfa_logistic`) per label.
     #[value(name = "lr")]
     LogisticOneVsRest,
-    /// One binary `linfa_bayes::MultinomialNb` per label; the probability
-    /// of the label is the softmax of the two joint log-likelihoods, taken
-    /// as `sigmoid(jll_yes - jll_no)` so it cannot overflow.
+    /// One binary multinomial naive Bayes ([`crate::naive_bayes`], smoothing
+    /// 0.1) per label; the probability of the label is the softmax of the
+    /// two joint log-likelihoods, taken as `sigmoid(jll_yes - jll_no)` so it
+    /// cannot overflow.
     #[value(name = "nb")]
     NaiveBayesOneVsRest,
     /// Logistic regression for the three pillars, then for each pillar a
@@ -173,27 +173,18 @@ fn fold_scores(
                 .collect())
         }
         Approach::NaiveBayesOneVsRest => {
-            let held_vectors: Vec<SparseVector> = held.iter().map(|v| (*v).clone()).collect();
-            let x = dense(&fit_vectors, n_features);
-            let xh = dense(&held_vectors, n_features);
             let mut out = vec![vec![0.0f32; n_labels]; held.len()];
             for j in 0..n_labels {
-                let y: Array1<usize> = fit_gold.iter().map(|g| usize::from(g[j])).collect();
-                let positives = y.iter().filter(|&&c| c == 1).count();
-                if positives == 0 || positives == y.len() {
-                    let p = if positives == 0 { 0.0 } else { 1.0 };
-                    out.iter_mut().for_each(|row| row[j] = p);
-                    continue;
-                }
-                let dataset = DatasetBase::new(x.view(), y);
+                let y: Vec<bool> = fit_gold.iter().map(|g| g[j]).collect();
                 let nb = MultinomialNbParams::new()
-                    .alpha(0.1f32)
-                    .fit(&dataset)
+                    .alpha(0.1)
+                    .check()?
+                    .fit(&DatasetBase::new(rows, y))
                     .context("fitting multinomial naive Bayes")?;
-                let jll = nb.joint_log_likelihood(xh.view());
-                let (yes, no) = (&jll[&1usize], &jll[&0usize]);
-                for (i, row) in out.iter_mut().enumerate() {
-                    row[j] = sigmoid(yes[i] - no[i]);
+                // A label with no positive (or no negative) fitting sample
+                // has infinite log-odds: probability exactly 0 (or 1).
+                for (row, v) in out.iter_mut().zip(held) {
+                    row[j] = sigmoid(nb.log_odds(v));
                 }
             }
             Ok(out)

@@ -45,16 +45,6 @@ pub fn gold_labels(taxonomy: &Taxonomy, samples: &[Sample]) -> Vec<Vec<bool>> {
         .collect()
 }
 
-pub(crate) fn dense(vectors: &[SparseVector], n_features: usize) -> Array2<f32> {
-    let mut x = Array2::zeros((vectors.len(), n_features));
-    for (i, v) in vectors.iter().enumerate() {
-        for &(j, value) in v {
-            x[[i, j as usize]] = value;
-        }
-    }
-    x
-}
-
 /// Weights and intercept of one fitted binary model.
 pub(crate) type FittedLabel = (Vec<f32>, f32);
 
