@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     tonic_prost_build::configure()
         // tonic-prost's codec, but a request that is not UTF-8 is
-        // INVALID_ARGUMENT (see src/codec.rs).
+        // INVALID_ARGUMENT (see crates/fgf-grpc/src/codec.rs).
         .codec_path("crate::codec::FgfCodec")
         .file_descriptor_set_path(out_dir.join("fgf_descriptor.bin"))
         .compile_protos(

@@ -1,11 +1,13 @@
-//! The classifier: one-vs-rest logistic regression (linfa) over TF-IDF
-//! features, one binary model per pillar and per theme.
+//! The model file and scoring: one linear model per pillar and per theme
+//! over TF-IDF features (a linear SVM or logistic regression, see
+//! [`Loss`]), each margin calibrated into a probability, per-label
+//! thresholds, and the evidence behind a label.
 //!
-//! [`TrainParams`] holds the hyperparameters behind a checked builder;
-//! [`ValidTrainParams::fit`] fits a [`Model`], which serialises with serde
-//! into the model file. linfa fits on a dense matrix; the fitted weights are
-//! then stored feature-major so that scoring is a sparse dot product over the
-//! few features a paragraph has.
+//! [`TrainParams`] holds the hyperparameters behind a checked builder
+//! ([`ValidTrainParams`]); they live here because the model file records
+//! them. Fitting is `fgf_train::fit::fit`, which returns a [`Model`]; the
+//! model serialises with serde. Weights are stored feature-major, so that
+//! scoring is a sparse dot product over the few features a paragraph has.
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! invariant breaks.
 //!
 //! The cargo-fuzz targets in `fuzz/` call these, and so does
-//! `tests/fuzz_regressions.rs`, which replays every input kept in
+//! `tests/it/fuzz_regressions.rs`, which replays every input kept in
 //! `fuzz/regressions/` (crashers once found, and inputs that reach rare
 //! paths) on each `cargo test`, so a fixed crash stays fixed without a
 //! nightly toolchain.
