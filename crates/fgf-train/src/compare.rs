@@ -19,6 +19,7 @@ use fgf_core::features::{FeatureParams, FeatureSpace, SparseVector};
 use fgf_core::model::{TrainParams, sigmoid};
 
 use crate::fit::{cross_fitted_evaluation, fit_all, margins};
+use crate::folds::Fold;
 use crate::naive_bayes::MultinomialNbParams;
 use crate::sparse_linear::{Loss, SparseRows};
 use fgf_core::taxonomy::Taxonomy;
@@ -269,9 +270,11 @@ pub fn cross_validate(
         .map(|w| features.params.terms(w.all()))
         .collect();
     let mut oof = vec![vec![0.0f32; n_labels]; n];
-    for fold in 0..folds {
-        let (fit_rows, held_rows): (Vec<usize>, Vec<usize>) =
-            (0..n).partition(|i| i % folds != fold);
+    for Fold {
+        fit: fit_rows,
+        held: held_rows,
+    } in crate::folds::folds(n, folds)
+    {
         let fit_terms: Vec<Vec<String>> = fit_rows.iter().map(|&i| terms[i].clone()).collect();
         let space = FeatureSpace::fit(features.params, &fit_terms)?;
         let vectors: Vec<SparseVector> = terms.iter().map(|t| space.transform(t)).collect();

@@ -7,9 +7,7 @@
 use anyhow::{Context, Result, bail};
 use fgf_core::evaluation::Evaluation;
 use fgf_core::features::{FeatureParams, FeatureSpace, SparseVector};
-use fgf_core::model::{
-    Calibration, Loss, MODEL_FORMAT, Model, TrainParams, ValidTrainParams, sigmoid,
-};
+use fgf_core::model::{Calibration, Loss, MODEL_FORMAT, Model, TrainParams, ValidTrainParams};
 use fgf_core::taxonomy::Taxonomy;
 use fgf_core::tokenize::{DomainDictionary, Tokenizer};
 use linfa::traits::Fit;
@@ -18,6 +16,7 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::corpus::Sample;
+use crate::folds::{Fold, folds};
 use crate::sparse_linear::{SparseLinearParams, SparseRows};
 
 /// Feature words of each text, then terms.
@@ -236,7 +235,7 @@ struct Calibrated {
 }
 
 /// Scores of out-of-fold probabilities (`oof`, rows of samples) with
-/// thresholds cross-fitted over `folds` folds (`i % folds`): each fold's
+/// thresholds cross-fitted over `k` folds ([`crate::folds`]): each fold's
 /// thresholds are tuned on the other folds; pillars follow their themes and
 /// stand alone where their own score passes, as in the service. Boilerplate samples (`boilerplate[i]`) get no labels, as in the
 /// service; role accuracy is left to the caller.
@@ -245,15 +244,14 @@ pub(crate) fn cross_fitted_evaluation(
     oof: &[Vec<f32>],
     gold: &[Vec<bool>],
     boilerplate: &[bool],
-    folds: usize,
+    k: usize,
     default: f32,
 ) -> Evaluation {
     let n = oof.len();
     let n_labels = taxonomy.len();
     let n_pillars = taxonomy.pillars.len();
     let mut predicted = vec![vec![false; n_labels]; n];
-    for fold in 0..folds {
-        let others: Vec<usize> = (0..n).filter(|i| i % folds != fold).collect();
+    for Fold { fit: others, held } in crate::folds::folds(n, k) {
         // Every label's threshold tuned on the other folds, as `fgf train`
         // tunes it on all of them.
         let t: Vec<f32> = (0..n_labels)
@@ -263,7 +261,7 @@ pub(crate) fn cross_fitted_evaluation(
                 best_threshold(&s, &g, default)
             })
             .collect();
-        for i in (0..n).filter(|&i| i % folds == fold && !boilerplate[i]) {
+        for i in held.into_iter().filter(|&i| !boilerplate[i]) {
             for j in n_pillars..n_labels {
                 if oof[i][j] >= t[j] {
                     predicted[i][j] = true;
@@ -354,7 +352,7 @@ pub fn fit(
         rows: &vectors,
         n_features: space.len(),
     };
-    let boilerplate = Some(fit_boilerplate(valid, x, train)?);
+    let boilerplate = Some(crate::boilerplate_check::fit_boilerplate(valid, x, train)?);
     let fitted = fit_all(params, x, &gold, n_labels)?;
     let mut weights = vec![0.0f32; space.len() * n_labels];
     for (j, (w, _)) in fitted.iter().enumerate() {
@@ -387,95 +385,6 @@ pub fn fit(
     })
 }
 
-/// Fits the learned boilerplate check on every sample's role, over the
-/// term features `x` plus layout features. Its threshold is chosen on
-/// out-of-fold probabilities of the lines it will be asked about (short,
-/// and not boilerplate by the rules); without folds it is 0.5.
-fn fit_boilerplate(
-    valid: &ValidTrainParams,
-    x: SparseRows<'_>,
-    train: &[Sample],
-) -> Result<fgf_core::boilerplate::BoilerplateModel> {
-    use fgf_core::boilerplate::{LAYOUT_FEATURES, layout_features};
-    use fgf_core::role::{Role, classify};
-    let params = valid.params();
-    let n_terms = x.n_features;
-    // Term features, then the layout features as extra columns.
-    let full: Vec<SparseVector> = x
-        .rows
-        .iter()
-        .zip(train)
-        .map(|(row, s)| {
-            let mut row = row.clone();
-            for (k, v) in layout_features(&s.text).into_iter().enumerate() {
-                if v != 0.0 {
-                    row.push(((n_terms + k) as u32, v));
-                }
-            }
-            row
-        })
-        .collect();
-    let n_full = n_terms + LAYOUT_FEATURES;
-    let gold: Vec<bool> = train.iter().map(|s| s.role == Role::Boilerplate).collect();
-    let asked: Vec<bool> = train
-        .iter()
-        .map(|s| {
-            fgf_core::boilerplate::is_candidate(&s.text)
-                && classify(s.text.trim()) != Role::Boilerplate
-        })
-        .collect();
-    let k = params.threshold_folds;
-    let mut oof = vec![0.0f32; train.len()];
-    for fold in 0..if k >= 2 { k } else { 0 } {
-        let (fit_rows, held_rows): (Vec<usize>, Vec<usize>) =
-            (0..train.len()).partition(|i| i % k != fold);
-        let xf: Vec<SparseVector> = fit_rows.iter().map(|&i| full[i].clone()).collect();
-        let yf: Vec<bool> = fit_rows.iter().map(|&i| gold[i]).collect();
-        let rows = SparseRows {
-            rows: &xf,
-            n_features: n_full,
-        };
-        let fitted = vec![fit_label(
-            Loss::Logistic,
-            params.boilerplate_alpha,
-            params.max_iterations,
-            rows,
-            &yf,
-        )?];
-        for &i in &held_rows {
-            oof[i] = sigmoid(margins(&fitted, &full[i])[0]);
-        }
-    }
-    let (p, g): (Vec<f32>, Vec<bool>) = (0..train.len())
-        .filter(|&i| asked[i])
-        .map(|i| (oof[i], gold[i]))
-        .unzip();
-    // Calling body text boilerplate drops its labels: never below even odds.
-    let threshold = if k >= 2 {
-        best_threshold(&p, &g, 0.5).max(0.5)
-    } else {
-        0.5
-    };
-    let rows = SparseRows {
-        rows: &full,
-        n_features: n_full,
-    };
-    // Always logistic: its sigmoid is the probability the threshold reads.
-    let (w, intercept) = fit_label(
-        Loss::Logistic,
-        params.boilerplate_alpha,
-        params.max_iterations,
-        rows,
-        &gold,
-    )?;
-    Ok(fgf_core::boilerplate::BoilerplateModel {
-        term_weights: w[..n_terms].to_vec(),
-        layout_weights: w[n_terms..].to_vec(),
-        intercept,
-        threshold,
-    })
-}
-
 /// Per-label calibration and thresholds from k-fold out-of-fold margins
 /// on the training split.
 fn calibrate(
@@ -488,9 +397,11 @@ fn calibrate(
     let params = valid.params();
     let k = params.threshold_folds;
     let mut oof = vec![vec![0.0f32; n_labels]; vectors.len()];
-    for fold in 0..k {
-        let (fit_rows, held_rows): (Vec<usize>, Vec<usize>) =
-            (0..vectors.len()).partition(|i| i % k != fold);
+    for Fold {
+        fit: fit_rows,
+        held: held_rows,
+    } in folds(vectors.len(), k)
+    {
         let fit_vectors: Vec<SparseVector> = fit_rows.iter().map(|&i| vectors[i].clone()).collect();
         let fit_gold: Vec<Vec<bool>> = fit_rows.iter().map(|&i| gold[i].clone()).collect();
         // The fold selects features as the final fit will, from its rows.

@@ -10,10 +10,12 @@
 //! paragraph reconstruction) and [`eval_real`] (`fgf eval-real`, real
 //! documents against line-level gold). The server never uses this crate.
 
+pub mod boilerplate_check;
 pub mod compare;
 pub mod corpus;
 pub mod eval_real;
 pub mod fit;
+pub mod folds;
 pub mod layout;
 pub mod naive_bayes;
 pub mod role_compare;
