@@ -5,7 +5,8 @@
 //! training part only, and is scored the same way: per-label thresholds
 //! are cross-fitted (for the samples of one fold they are tuned on the
 //! out-of-fold scores of the other folds), then a pillar is returned when
-//! one of its themes is, as the service does. The frozen test split is not
+//! one of its themes is, or alone when its own score passes its threshold,
+//! as the service does. The frozen test split is not
 //! touched here.
 
 use std::time::Instant;
@@ -350,7 +351,7 @@ pub fn report(
          used. Each fold builds its own vocabulary (at most `vocabulary` terms, min_df 2, \
          sublinear TF-IDF, L2) from its training part; per-label thresholds are cross-fitted (tuned on \
          the other folds' out-of-fold scores); a pillar is returned when one of its themes \
-         is. Long paragraphs are scored whole here (the service also scores their sentences).\n\n",
+         is, or alone when its own score passes its threshold. Long paragraphs are scored whole here (the service also scores their sentences).\n\n",
         &fingerprint[..fingerprint.len().min(12)]
     ));
     out.push_str(&markdown_table(results));
