@@ -33,6 +33,8 @@ pub struct Inputs {
     stdin: Option<Box<dyn BufRead + Send>>,
     /// Files inside folders that were not read (not `.txt`/`.md`).
     pub skipped_files: Vec<PathBuf>,
+    /// The encoding of text files (`--encoding`); `None` detects it.
+    encoding: Option<&'static fgf_extract::Encoding>,
 }
 
 /// Why an input list cannot be read at all.
@@ -45,6 +47,12 @@ fn plain_text_on_stdin() -> anyhow::Error {
 }
 
 impl Inputs {
+    /// Reads text files in `encoding` instead of detecting theirs.
+    pub fn with_encoding(mut self, encoding: Option<&'static fgf_extract::Encoding>) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
     /// Expands folders (sorted, recursively) into their `*.txt`/`*.md`
     /// files. With `-`, looks at the start of stdin: text that is not JSON
     /// is refused with a hint to use `fgf tag-one`.
@@ -90,6 +98,7 @@ impl Inputs {
             current: None,
             stdin,
             skipped_files,
+            encoding: None,
         })
     }
 
@@ -261,11 +270,15 @@ impl Iterator for Inputs {
                     id: name,
                     message: format!("cannot read: {e}"),
                 }),
-                Ok(_) => match String::from_utf8(bytes) {
-                    Ok(text) => Ok(Doc { id: name, text }),
-                    Err(_) => Err(BadInput {
+                // UTF-8, UTF-16, GB18030/GBK, Big5 (detected) or --encoding.
+                Ok(_) => match fgf_extract::decode_text(&bytes, self.encoding) {
+                    Ok(decoded) => Ok(Doc {
                         id: name,
-                        message: "not UTF-8 text".to_string(),
+                        text: decoded.text,
+                    }),
+                    Err(e) => Err(BadInput {
+                        id: name,
+                        message: e.to_string(),
                     }),
                 },
             });

@@ -116,6 +116,12 @@ pub struct TagFlags {
     pub evidence: bool,
 }
 
+/// `--encoding LABEL`: the encoding of text files, a WHATWG label
+/// (`gb18030`, `gbk`, `big5`, `utf-16le`, `utf-8`, ...).
+pub(crate) fn parse_encoding(label: &str) -> Result<&'static fgf_extract::Encoding, String> {
+    fgf_extract::encoding_for_label(label).map_err(|e| e.to_string())
+}
+
 /// The TagRequest fields [`TagFlags`] set (text and id left empty).
 pub(crate) fn flags_request(
     sentences: bool,

@@ -74,6 +74,11 @@ pub struct TagArgs {
     pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub client: ClientArgs,
+    /// Encoding of the text files (not JSONL, which is UTF-8): a label such
+    /// as gb18030, gbk, big5, utf-16le (default: detected: a BOM, UTF-8,
+    /// UTF-16, else GB18030/GBK or Big5 by chardetng).
+    #[arg(long, value_name = "LABEL", value_parser = parse_encoding)]
+    pub encoding: Option<&'static fgf_extract::Encoding>,
     #[command(flatten)]
     pub flags: TagFlags,
 }
@@ -100,6 +105,7 @@ pub fn run(args: TagArgs) -> Result<()> {
             auth_token_file,
             tls_ca,
         },
+        encoding,
         flags: TagFlags {
             sentences,
             lines,
@@ -177,7 +183,7 @@ pub fn run(args: TagArgs) -> Result<()> {
         Some(o) => PathBuf::from(format!("{}.errors.jsonl", o.display())),
         None => PathBuf::from("fgf-errors.jsonl"),
     });
-    let documents = Inputs::new(&inputs)?;
+    let documents = Inputs::new(&inputs)?.with_encoding(encoding);
     if let Some(first) = documents.skipped_files.first() {
         eprintln!(
             "fgf tag: skipped {} files in the input folders that are not .txt or .md (e.g. {}); give them by path to tag them as text",

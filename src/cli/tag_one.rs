@@ -8,8 +8,13 @@ use std::path::PathBuf;
 /// Tag one file locally, without a server (FILE, or - for stdin).
 #[derive(Debug, clap::Args)]
 pub struct TagOneArgs {
-    /// The text file to tag (UTF-8), or - to read it from stdin.
+    /// The text file to tag, or - to read it from stdin (UTF-8, UTF-16,
+    /// GB18030/GBK or Big5, detected; or as --encoding says).
     pub file: PathBuf,
+    /// Encoding of the file: a label such as gb18030, gbk, big5, utf-16le
+    /// (default: detected).
+    #[arg(long, value_name = "LABEL", value_parser = parse_encoding)]
+    pub encoding: Option<&'static fgf_extract::Encoding>,
     /// Model file written by `fgf train` (default: $FGF_MODEL, ./models/fgf.model,
     /// PREFIX/share/fgf/fgf.model beside the binary, the build checkout's).
     #[arg(long, value_name = "FILE")]
@@ -22,6 +27,7 @@ pub fn run(args: TagOneArgs) -> Result<()> {
     let TagOneArgs {
         file,
         model,
+        encoding,
         flags: TagFlags {
             sentences,
             lines,
@@ -29,11 +35,16 @@ pub fn run(args: TagOneArgs) -> Result<()> {
         },
     } = args;
     let model = fgf_core::model_path::resolve(model.as_deref())?;
-    let text = if file.as_os_str() == "-" {
-        read_stdin()?
+    let bytes = if file.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).context("reading stdin")?;
+        bytes
     } else {
-        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?
+        std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?
     };
+    let text = fgf_extract::decode_text(&bytes, encoding)
+        .with_context(|| format!("reading {}", file.display()))?
+        .text;
     let tagger = Tagger::load(&model)?;
     // The options a TagRequest with these flags gets from the server.
     let request = flags_request(sentences, lines, evidence);

@@ -71,6 +71,27 @@ fn the_engine_crate_has_no_server_and_no_training_in_it() {
 }
 
 #[test]
+fn the_extraction_crate_has_no_server_no_model_and_no_training() {
+    let deps = closure("fgf-extract");
+    assert!(deps.contains("encoding_rs"), "{deps:?}");
+    for forbidden in [
+        "tokio",
+        "tonic",
+        "prost",
+        "linfa",
+        "jieba-rs",
+        "fgf-core",
+        "fgf-grpc",
+        "fgf-train",
+    ] {
+        assert!(
+            !deps.contains(forbidden),
+            "fgf-extract depends on {forbidden}"
+        );
+    }
+}
+
+#[test]
 fn the_grpc_crate_never_depends_on_training() {
     let deps = closure("fgf-grpc");
     assert!(

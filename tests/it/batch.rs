@@ -273,6 +273,93 @@ fn resume_after_an_interrupted_run_gives_the_uninterrupted_output() {
 }
 
 #[test]
+fn text_files_in_gb18030_utf16_and_utf8_get_the_same_spans_and_labels() {
+    // The same short notice saved as UTF-8, GB18030 (as Windows tools in
+    // China save it) and UTF-16LE with a BOM, plus a binary file named .txt.
+    let plan = "关于进一步优化营商环境的实施方案\n一、深化审批制度改革\n\
+                全面推行告知承诺制，企业开办全程网上办理，审批时限压缩至3个工作日。\n\
+                二、加强事中事后监管\n\
+                在市场监管领域全面推行“双随机、一公开”监管，抽查结果及时向社会公示。\n";
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("a_utf8.txt"), plan).unwrap();
+    let (gb, _, unmappable) = encoding_rs::GB18030.encode(plan);
+    assert!(!unmappable);
+    std::fs::write(docs.join("b_gb18030.txt"), &gb).unwrap();
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(plan.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(docs.join("c_utf16.txt"), &utf16).unwrap();
+    let mut binary = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
+    binary.extend((0..512u32).map(|i| (i * 13 % 256) as u8));
+    std::fs::write(docs.join("d_word.txt"), &binary).unwrap();
+    let out = dir.path().join("out.jsonl");
+    let errors = dir.path().join("errors.jsonl");
+    let output = fgf_tag(&[
+        docs.to_str().unwrap(),
+        "--local",
+        "--out",
+        out.to_str().unwrap(),
+        "--errors",
+        errors.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let responses: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(responses.len(), 3);
+    let spans = |r: &serde_json::Value| r["spans"].clone();
+    assert!(
+        spans(&responses[0]).as_array().unwrap().len() >= 5,
+        "{}",
+        responses[0]
+    );
+    assert_eq!(
+        spans(&responses[0]),
+        spans(&responses[1]),
+        "GB18030 differs"
+    );
+    assert_eq!(spans(&responses[0]), spans(&responses[2]), "UTF-16 differs");
+    let error: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&errors).unwrap().trim()).unwrap();
+    assert!(
+        error["id"].as_str().unwrap().ends_with("d_word.txt"),
+        "{error}"
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a text file"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_encoding_nobody_knows_is_refused_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = fgf_tag(&[
+        dir.path().to_str().unwrap(),
+        "--local",
+        "--encoding",
+        "klingon",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown encoding") && stderr.contains("gb18030"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn local_mode_refuses_what_a_default_server_refuses() {
     // `--local` runs the server's request checks and default limits: a
     // document over the default --max-doc-bytes (4 MiB) goes to the error
