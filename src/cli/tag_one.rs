@@ -42,7 +42,8 @@ pub fn run(args: TagOneArgs) -> Result<()> {
     } else {
         std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?
     };
-    let text = fgf_extract::decode_text(&bytes, encoding)
+    let name = file.to_string_lossy();
+    let text = fgf_extract::extract(&bytes, Some(&name), encoding)
         .with_context(|| format!("reading {}", file.display()))?
         .text;
     let tagger = Tagger::load(&model)?;

@@ -341,6 +341,82 @@ fn text_files_in_gb18030_utf16_and_utf8_get_the_same_spans_and_labels() {
 }
 
 #[test]
+fn an_html_page_gets_the_labels_of_its_text_and_its_furniture_is_boilerplate() {
+    let body = [
+        "关于进一步优化营商环境的实施方案",
+        "一、深化审批制度改革",
+        "全面推行告知承诺制，企业开办全程网上办理，审批时限压缩至3个工作日。",
+        "二、加强事中事后监管",
+        "在市场监管领域全面推行“双随机、一公开”监管，抽查结果及时向社会公示。",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("plan.txt"), body.join("\n")).unwrap();
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"gbk\"><title>南岭县人民政府门户网站</title>\
+         <script>document.write('<p>脚本里的假段落</p>');</script></head><body>\
+         <div class=\"crumb\">首页 &gt; 政务公开 &gt; 政策文件</div>\
+         <h1>{}</h1><h2>{}</h2><p>{}</p><h2>{}</h2><p>{}</p>\
+         <div style=\"display:none\">隐藏的统计代码</div>\
+         <div class=\"foot\">版权所有：南岭县人民政府办公室 网站标识码1234000001</div></body></html>",
+        body[0], body[1], body[2], body[3], body[4]
+    );
+    // Saved as many government sites serve it: GBK, declared in a meta tag.
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(&page);
+    assert!(!unmappable);
+    std::fs::write(docs.join("plan.html"), &gbk).unwrap();
+    let out = dir.path().join("out.jsonl");
+    let output = fgf_tag(&[
+        docs.to_str().unwrap(),
+        "--local",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let responses: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(responses.len(), 2);
+    let (html, text) = (&responses[0], &responses[1]);
+    assert!(html["id"].as_str().unwrap().ends_with("plan.html"));
+    let spans = |r: &serde_json::Value| r["spans"].as_array().unwrap().clone();
+    let labels = |s: &serde_json::Value| (s["pillars"].clone(), s["themes"].clone());
+    for t in spans(text) {
+        let same = spans(html)
+            .into_iter()
+            .find(|h| h["text"] == t["text"])
+            .unwrap_or_else(|| panic!("{} is not in the page's spans: {html}", t["text"]));
+        assert_eq!(labels(&same), labels(&t), "{}", t["text"]);
+    }
+    let page_text: Vec<String> = spans(html)
+        .iter()
+        .map(|s| s["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !page_text
+            .iter()
+            .any(|t| t.contains("脚本") || t.contains("隐藏")),
+        "{page_text:?}"
+    );
+    for furniture in ["首页 > 政务公开 > 政策文件", "版权所有"] {
+        let span = spans(html)
+            .into_iter()
+            .find(|s| s["text"].as_str().unwrap().starts_with(furniture))
+            .unwrap_or_else(|| panic!("no {furniture} span: {page_text:?}"));
+        assert_eq!(span["role"], "ROLE_BOILERPLATE", "{span}");
+    }
+}
+
+#[test]
 fn an_encoding_nobody_knows_is_refused_before_anything_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let output = fgf_tag(&[

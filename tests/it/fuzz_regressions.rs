@@ -46,3 +46,13 @@ fn service_request_regressions_pass() {
         fuzzing::service_request(&harness, &data);
     }
 }
+
+#[test]
+fn extract_regressions_pass() {
+    let inputs = inputs("extract");
+    assert!(!inputs.is_empty());
+    for (name, data) in inputs {
+        eprintln!("{name}");
+        fgf_extract::fuzzing::extract(&data);
+    }
+}
