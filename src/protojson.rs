@@ -143,6 +143,7 @@ pub fn tag_response(r: &pb::TagResponse) -> Value {
         ("modelVersion", json!(r.model_version)),
         ("summary", summary),
         ("error", error),
+        ("text", json!(r.text)),
     ])
 }
 
@@ -183,6 +184,7 @@ mod tests {
             model_version: "fgf-x".into(),
             summary: None,
             error: None,
+            text: String::new(),
         };
         let v = tag_response(&r);
         assert_eq!(

@@ -48,6 +48,103 @@ fn assert_offsets(text: &str, spans: &[pb::Span]) {
 }
 
 #[tokio::test]
+async fn a_file_sent_as_bytes_is_extracted_and_its_text_returned() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    // GB18030 plain text, the charset named.
+    let (gbk, _, unmappable) = encoding_rs::GB18030.encode(REPLY);
+    assert!(!unmappable);
+    let resp = client
+        .tag(pb::TagRequest {
+            id: "gbk".into(),
+            content: gbk.into_owned(),
+            media_type: "text/plain; charset=gb18030".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.text, REPLY);
+    assert_offsets(&resp.text, &resp.spans);
+    let plain = client
+        .tag(request("utf8", REPLY))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(plain.text.is_empty(), "a text request gets no text back");
+    assert_eq!(resp.spans, plain.spans, "the same document, the same spans");
+    // An HTML page, its kind told by the file name: scripts are gone, every
+    // offset points into the text returned.
+    let page = "<html><body><script>var x = '不是正文';</script><h1>关于推行告知承诺制的通知</h1>\
+                <p>全面推行告知承诺制，企业开办全程网上办理。</p></body></html>";
+    let resp = client
+        .tag(pb::TagRequest {
+            id: "page".into(),
+            content: page.as_bytes().to_vec(),
+            file_name: "notice.html".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        resp.text,
+        "关于推行告知承诺制的通知\n全面推行告知承诺制，企业开办全程网上办理。\n"
+    );
+    assert_offsets(&resp.text, &resp.spans);
+    assert_eq!(resp.spans.len(), 2);
+}
+
+#[tokio::test]
+async fn bytes_that_cannot_be_read_are_invalid_argument_saying_why() {
+    let server = TestServer::start(&[]);
+    let mut client = server.client().await;
+    let cases = [
+        (
+            pb::TagRequest {
+                text: "推行告知承诺制。".into(),
+                content: b"x".to_vec(),
+                ..Default::default()
+            },
+            "both text and content",
+        ),
+        (
+            pb::TagRequest {
+                content: b"%PDF-1.7".to_vec(),
+                media_type: "application/pdf".into(),
+                ..Default::default()
+            },
+            "not supported",
+        ),
+        (
+            pb::TagRequest {
+                content: encoding_rs::GBK.encode("推行告知承诺制").0.into_owned(),
+                media_type: "text/plain; charset=utf-8".into(),
+                ..Default::default()
+            },
+            "not valid UTF-8",
+        ),
+        (
+            pb::TagRequest {
+                content: b"text".to_vec(),
+                media_type: "text/plain; charset=klingon".into(),
+                ..Default::default()
+            },
+            "unknown encoding",
+        ),
+    ];
+    for (req, says) in cases {
+        let status = client.tag(req).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        assert!(
+            status.message().contains(says),
+            "{says}: {}",
+            status.message()
+        );
+    }
+}
+
+#[tokio::test]
 async fn tag_gives_roles_offsets_and_labels() {
     let server = TestServer::start(&[]);
     let mut client = server.client().await;
@@ -1185,6 +1282,26 @@ async fn text_that_is_not_utf8_gets_invalid_argument_with_the_offset_also_in_a_s
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
     assert!(err.message().contains("byte offset 6"), "{}", err.message());
+
+    // A media_type that is not UTF-8 (field 10) is named too.
+    let mut bad_media_type = raw_tag_request("m", "推行告知承诺制".as_bytes());
+    bad_media_type.extend([0x52, gbk.len() as u8]);
+    bad_media_type.extend(&gbk);
+    grpc.ready().await.unwrap();
+    let err = grpc
+        .unary::<Vec<u8>, Vec<u8>, _>(
+            tonic::Request::new(bad_media_type),
+            "/fgf.v1.Tagger/Tag".parse().unwrap(),
+            fgf_grpc::client::RawCodec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(
+        err.message().contains("media_type is not valid UTF-8"),
+        "{}",
+        err.message()
+    );
 
     // Segment too.
     grpc.ready().await.unwrap();

@@ -108,6 +108,12 @@ struct LaxTextRequest {
     one: Vec<u8>,
     #[prost(bytes = "vec", tag = "2")]
     two: Vec<u8>,
+    /// TagRequest.media_type.
+    #[prost(bytes = "vec", tag = "10")]
+    ten: Vec<u8>,
+    /// TagRequest.file_name.
+    #[prost(bytes = "vec", tag = "11")]
+    eleven: Vec<u8>,
 }
 
 /// Where the first byte that is not UTF-8 is in `field`, if anywhere.
@@ -115,7 +121,8 @@ fn bad_utf8(name: &str, field: &[u8]) -> Option<String> {
     std::str::from_utf8(field).err().map(|e| {
         format!(
             "{name} is not valid UTF-8: the first bad byte is at byte offset {} of {name}; \
-             send UTF-8 (convert GBK/GB18030 text first)",
+             send UTF-8 (convert GBK/GB18030 text first, or send the file's bytes as \
+             TagRequest.content, which may be in any encoding)",
             e.valid_up_to()
         )
     })
@@ -126,7 +133,10 @@ impl DecodeFailure for pb::TagRequest {
         let Ok(lax) = LaxTextRequest::decode(raw) else {
             return Err(Status::internal(error.to_string()));
         };
-        let message = bad_utf8("text", &lax.two).or_else(|| bad_utf8("id", &lax.one));
+        let message = bad_utf8("text", &lax.two)
+            .or_else(|| bad_utf8("id", &lax.one))
+            .or_else(|| bad_utf8("media_type", &lax.ten))
+            .or_else(|| bad_utf8("file_name", &lax.eleven));
         match message {
             Some(message) => Ok(invalid_utf8_request(
                 String::from_utf8_lossy(&lax.one).into_owned(),

@@ -157,6 +157,8 @@ pub fn to_response_with(
             themes,
         }),
         error: None,
+        // Set by the service when the request sent content.
+        text: String::new(),
     }
 }
 

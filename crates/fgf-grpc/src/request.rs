@@ -72,3 +72,63 @@ pub fn tag_options(req: &pb::TagRequest, limits: &Limits) -> Result<TagOptions, 
         evidence: req.include_evidence,
     })
 }
+
+/// When the request sent `content` (a file's bytes) instead of `text`:
+/// checks it, extracts its text ([`fgf_extract`]) into `req.text` and
+/// returns true (the response then carries the text). False for a `text`
+/// request, which is left as it is.
+pub fn take_content(req: &mut pb::TagRequest, limits: &Limits) -> Result<bool, Status> {
+    if req.content.is_empty() {
+        return Ok(false);
+    }
+    if !req.text.is_empty() {
+        return Err(Status::invalid_argument(
+            "both text and content are set: send the document once, as text (a string) or as \
+             content (a file's bytes)",
+        ));
+    }
+    if req.content.len() > limits.max_doc_bytes {
+        return Err(Status::invalid_argument(format!(
+            "content is {} bytes; the limit is {} bytes (--max-doc-bytes): split the document",
+            req.content.len(),
+            limits.max_doc_bytes
+        )));
+    }
+    let media_type = req.media_type.to_ascii_lowercase();
+    let mut parts = media_type.split(';').map(str::trim);
+    let kind = parts.next().unwrap_or("");
+    let charset = parts
+        .find_map(|p| p.strip_prefix("charset="))
+        .map(|c| c.trim_matches('"'));
+    let encoding = charset
+        .map(fgf_extract::encoding_for_label)
+        .transpose()
+        .map_err(|e| Status::invalid_argument(format!("media_type {:?}: {e}", req.media_type)))?;
+    let name = match kind {
+        "text/html" | "application/xhtml+xml" => Some("content.html"),
+        "text/plain" | "text/markdown" => None,
+        "" => (!req.file_name.is_empty()).then_some(req.file_name.as_str()),
+        other => {
+            return Err(Status::invalid_argument(format!(
+                "media_type {other:?} is not supported: send text/plain (any charset) or \
+                 text/html; for Word or PDF files, send their text"
+            )));
+        }
+    };
+    let unread = |e: fgf_extract::TextError| {
+        Status::invalid_argument(format!("content cannot be read: {e}"))
+    };
+    let text = if kind.starts_with("text/plain") || kind == "text/markdown" {
+        fgf_extract::decode_text(&req.content, encoding)
+            .map_err(unread)?
+            .text
+    } else {
+        fgf_extract::extract(&req.content, name, encoding)
+            .map_err(unread)?
+            .text
+    };
+    check_size(&text, "the text extracted from content", limits)?;
+    req.text = text;
+    req.content = Vec::new();
+    Ok(true)
+}

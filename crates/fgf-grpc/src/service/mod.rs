@@ -185,20 +185,28 @@ impl TaggerService {
         rpc: Rpc,
     ) -> Result<(pb::TagResponse, BudgetGuard), Status> {
         let options = crate::request::tag_options(&req, &self.limits)?;
-        let budget = self.take_budget(req.text.len())?;
-        let pb::TagRequest {
-            id,
-            text,
-            omit_text,
-            ..
-        } = req;
-        let inline = rpc == Rpc::Tag && self.inline(text.len());
+        // A file's bytes (`content`) are extracted on the CPU slot too.
+        let budget = self.take_budget(req.text.len().max(req.content.len()))?;
+        let inline = rpc == Rpc::Tag && self.inline(req.text.len() + req.content.len());
+        let limits = self.limits;
         let response = self
-            .run_cpu(inline, move |tagger| {
+            .run_cpu(inline, move |tagger| -> Result<pb::TagResponse, Status> {
+                let mut req = req;
+                let from_content = crate::request::take_content(&mut req, &limits)?;
+                let pb::TagRequest {
+                    id,
+                    text,
+                    omit_text,
+                    ..
+                } = req;
                 let doc = tagger.tag(&text, &options);
-                to_response_with(tagger, id, &text, &doc, omit_text)
+                let mut response = to_response_with(tagger, id, &text, &doc, omit_text);
+                if from_content {
+                    response.text = text;
+                }
+                Ok(response)
             })
-            .await?;
+            .await??;
         Ok((response, budget))
     }
 }
