@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Tag many documents: files, folders (*.txt, *.md, *.html, *.htm), JSONL files with
+/// Tag many documents: files, folders (*.txt, *.md, *.html, *.htm, *.docx), JSONL files with
 /// {"id","text"} per line, or - for JSONL on stdin. Writes one
 /// proto-JSON TagResponse per line, in input order. Exit code 0 when
 /// every document was tagged, 1 when some failed, 2 when a server cannot
@@ -186,7 +186,7 @@ pub fn run(args: TagArgs) -> Result<()> {
     let documents = Inputs::new(&inputs)?.with_encoding(encoding);
     if let Some(first) = documents.skipped_files.first() {
         eprintln!(
-            "fgf tag: skipped {} files in the input folders that are not .txt, .md, .html or .htm (e.g. {}); give them by path to tag them as text",
+            "fgf tag: skipped {} files in the input folders that are not .txt, .md, .html, .htm or .docx (e.g. {}); give them by path to tag them as text",
             documents.skipped_files.len(),
             first.display()
         );

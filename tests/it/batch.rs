@@ -335,7 +335,7 @@ fn text_files_in_gb18030_utf16_and_utf8_get_the_same_spans_and_labels() {
         error["message"]
             .as_str()
             .unwrap()
-            .contains("not a text file"),
+            .contains("old binary Word (.doc) or WPS (.wps) file"),
         "{error}"
     );
 }
@@ -414,6 +414,77 @@ fn an_html_page_gets_the_labels_of_its_text_and_its_furniture_is_boilerplate() {
             .unwrap_or_else(|| panic!("no {furniture} span: {page_text:?}"));
         assert_eq!(span["role"], "ROLE_BOILERPLATE", "{span}");
     }
+}
+
+/// A minimal Word file: `word/document.xml` with one `<w:p>` per line.
+fn docx(lines: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let body: String = lines
+        .iter()
+        .map(|l| format!("<w:p><w:r><w:t>{l}</w:t></w:r></w:p>"))
+        .collect();
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document \
+         xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}\
+         </w:body></w:document>"
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("word/document.xml", options).unwrap();
+    zip.write_all(xml.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_word_file_gets_the_spans_of_its_text_and_an_old_doc_is_refused() {
+    let lines = [
+        "关于进一步优化营商环境的实施方案",
+        "一、深化审批制度改革",
+        "全面推行告知承诺制，企业开办全程网上办理，审批时限压缩至3个工作日。",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("a.txt"), lines.join("\n")).unwrap();
+    std::fs::write(docs.join("b.docx"), docx(&lines)).unwrap();
+    let mut ole = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
+    ole.extend([0u8; 512]);
+    std::fs::write(docs.join("c.docx"), &ole).unwrap();
+    let out = dir.path().join("out.jsonl");
+    let errors = dir.path().join("errors.jsonl");
+    let output = fgf_tag(&[
+        docs.to_str().unwrap(),
+        "--local",
+        "--out",
+        out.to_str().unwrap(),
+        "--errors",
+        errors.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let responses: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(responses.len(), 2);
+    assert_eq!(
+        responses[0]["spans"], responses[1]["spans"],
+        "the .docx differs"
+    );
+    assert_eq!(responses[0]["spans"].as_array().unwrap().len(), 3);
+    let error = std::fs::read_to_string(&errors).unwrap();
+    assert!(
+        error.contains("c.docx") && error.contains("save it as .docx"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 /// Extracts `data` both as an `.html` file and as a file of unknown kind.
 pub fn extract(data: &[u8]) {
-    for name in [Some("page.html"), None] {
+    for name in [Some("page.html"), Some("file.docx"), None] {
         if let Ok(extracted) = crate::extract(data, name, None) {
             assert!(
                 !extracted.text.contains('\u{fffd}')

@@ -1,11 +1,12 @@
 //! fgf-extract: documents as people have them, turned into the text the
-//! tagger reads. Today: plain text in any common encoding ([`text`]) and
-//! HTML pages ([`html`]); DOCX and PDF come here too, each keeping the
-//! structure (lines, paragraphs, page breaks) the segmenter needs.
+//! tagger reads: plain text in any common encoding ([`text`]), HTML pages
+//! ([`html`]) and Word `.docx` files ([`docx`]), each keeping the structure
+//! (lines, paragraphs) the segmenter needs. PDF comes here too.
 //!
 //! No server and no model here: bytes in, text (or an error a person can
 //! act on) out.
 
+pub mod docx;
 pub mod fuzzing;
 pub mod html;
 pub mod text;
@@ -20,6 +21,37 @@ pub use text::{DecodedText, Detection, TextError, decode_text, encoding_for_labe
 pub enum Format {
     Text,
     Html,
+    Docx,
+}
+
+/// Why a file's bytes give no text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtractError {
+    Text(TextError),
+    Docx(docx::DocxError),
+}
+
+impl std::fmt::Display for ExtractError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExtractError::Text(e) => e.fmt(f),
+            ExtractError::Docx(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ExtractError {}
+
+impl From<TextError> for ExtractError {
+    fn from(e: TextError) -> Self {
+        ExtractError::Text(e)
+    }
+}
+
+impl From<docx::DocxError> for ExtractError {
+    fn from(e: docx::DocxError) -> Self {
+        ExtractError::Docx(e)
+    }
 }
 
 /// A document's text and how it was read.
@@ -31,19 +63,34 @@ pub struct Extracted {
     pub encoding: &'static str,
 }
 
-/// The text of a file's bytes: decoded ([`decode_text`], in `encoding`
-/// when given), then, for a page (`.html`/`.htm`/`.xhtml` by `name`, or
-/// text that starts like HTML), its text ([`html_to_text`]).
+/// The text of a file's bytes: a Word `.docx` (a zip, by `name` or by its
+/// first bytes) through [`docx::docx_to_text`]; an old `.doc`/`.wps`
+/// refused; anything else decoded ([`decode_text`], in `encoding` when
+/// given), then, for a page (`.html`/`.htm`/`.xhtml` by `name`, or text
+/// that starts like HTML), its text ([`html_to_text`]).
 pub fn extract(
     bytes: &[u8],
     name: Option<&str>,
     encoding: Option<&'static Encoding>,
-) -> Result<Extracted, TextError> {
+) -> Result<Extracted, ExtractError> {
+    let ends_with = |exts: &[&str]| {
+        name.is_some_and(|n| {
+            let n = n.to_ascii_lowercase();
+            exts.iter().any(|e| n.ends_with(e))
+        })
+    };
+    if docx::is_ole(bytes) {
+        return Err(docx::DocxError::OldBinary.into());
+    }
+    if ends_with(&[".docx"]) || docx::is_zip(bytes) {
+        return Ok(Extracted {
+            text: docx::docx_to_text(bytes)?,
+            format: Format::Docx,
+            encoding: "UTF-8",
+        });
+    }
     let decoded = decode_text(bytes, encoding)?;
-    let by_name = name.is_some_and(|n| {
-        let n = n.to_ascii_lowercase();
-        [".html", ".htm", ".xhtml"].iter().any(|e| n.ends_with(e))
-    });
+    let by_name = ends_with(&[".html", ".htm", ".xhtml"]);
     if by_name || looks_like_html(&decoded.text) {
         return Ok(Extracted {
             text: html_to_text(&decoded.text),

@@ -106,21 +106,25 @@ pub fn take_content(req: &mut pb::TagRequest, limits: &Limits) -> Result<bool, S
         .map_err(|e| Status::invalid_argument(format!("media_type {:?}: {e}", req.media_type)))?;
     let name = match kind {
         "text/html" | "application/xhtml+xml" => Some("content.html"),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
+            Some("content.docx")
+        }
         "text/plain" | "text/markdown" => None,
         "" => (!req.file_name.is_empty()).then_some(req.file_name.as_str()),
         other => {
             return Err(Status::invalid_argument(format!(
-                "media_type {other:?} is not supported: send text/plain (any charset) or \
-                 text/html; for Word or PDF files, send their text"
+                "media_type {other:?} is not supported: send text/plain (any charset), \
+                 text/html or a Word .docx (application/vnd.openxmlformats-officedocument.\
+                 wordprocessingml.document); for a PDF, send its text"
             )));
         }
     };
-    let unread = |e: fgf_extract::TextError| {
+    let unread = |e: fgf_extract::ExtractError| {
         Status::invalid_argument(format!("content cannot be read: {e}"))
     };
     let text = if kind.starts_with("text/plain") || kind == "text/markdown" {
         fgf_extract::decode_text(&req.content, encoding)
-            .map_err(unread)?
+            .map_err(|e| unread(e.into()))?
             .text
     } else {
         fgf_extract::extract(&req.content, name, encoding)
