@@ -32,6 +32,35 @@ fn write_docs(path: &Path, n: usize) {
     std::fs::write(path, out).unwrap();
 }
 
+/// The JSON objects of a JSONL file, one per line (none when it is absent).
+fn jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a whole JSON line"))
+        .collect()
+}
+
+/// `fgf tag INPUT --local` with --out and --errors in `dir`: the run's
+/// output, the responses and the rejected documents.
+fn tag_locally(
+    input: &Path,
+    dir: &Path,
+) -> (Output, Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let (out, errors) = (dir.join("out.jsonl"), dir.join("errors.jsonl"));
+    let output = fgf_tag(&[
+        input.to_str().unwrap(),
+        "--local",
+        "--out",
+        out.to_str().unwrap(),
+        "--errors",
+        errors.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    (output, jsonl(&out), jsonl(&errors))
+}
+
 fn ids(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -293,25 +322,9 @@ fn text_files_in_gb18030_utf16_and_utf8_get_the_same_spans_and_labels() {
     let mut binary = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
     binary.extend((0..512u32).map(|i| (i * 13 % 256) as u8));
     std::fs::write(docs.join("d_word.txt"), &binary).unwrap();
-    let out = dir.path().join("out.jsonl");
-    let errors = dir.path().join("errors.jsonl");
-    let output = fgf_tag(&[
-        docs.to_str().unwrap(),
-        "--local",
-        "--out",
-        out.to_str().unwrap(),
-        "--errors",
-        errors.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    let (output, responses, errors) = tag_locally(&docs, dir.path());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    let responses: Vec<serde_json::Value> = std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(responses.len(), 3);
     let spans = |r: &serde_json::Value| r["spans"].clone();
     assert!(
@@ -325,8 +338,8 @@ fn text_files_in_gb18030_utf16_and_utf8_get_the_same_spans_and_labels() {
         "GB18030 differs"
     );
     assert_eq!(spans(&responses[0]), spans(&responses[2]), "UTF-16 differs");
-    let error: serde_json::Value =
-        serde_json::from_str(std::fs::read_to_string(&errors).unwrap().trim()).unwrap();
+    assert_eq!(errors.len(), 1);
+    let error = &errors[0];
     assert!(
         error["id"].as_str().unwrap().ends_with("d_word.txt"),
         "{error}"
@@ -366,25 +379,12 @@ fn an_html_page_gets_the_labels_of_its_text_and_its_furniture_is_boilerplate() {
     let (gbk, _, unmappable) = encoding_rs::GBK.encode(&page);
     assert!(!unmappable);
     std::fs::write(docs.join("plan.html"), &gbk).unwrap();
-    let out = dir.path().join("out.jsonl");
-    let output = fgf_tag(&[
-        docs.to_str().unwrap(),
-        "--local",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    let (output, responses, _) = tag_locally(&docs, dir.path());
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let responses: Vec<serde_json::Value> = std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(responses.len(), 2);
     let (html, text) = (&responses[0], &responses[1]);
     assert!(html["id"].as_str().unwrap().ends_with("plan.html"));
@@ -451,36 +451,20 @@ fn a_word_file_gets_the_spans_of_its_text_and_an_old_doc_is_refused() {
     let mut ole = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
     ole.extend([0u8; 512]);
     std::fs::write(docs.join("c.docx"), &ole).unwrap();
-    let out = dir.path().join("out.jsonl");
-    let errors = dir.path().join("errors.jsonl");
-    let output = fgf_tag(&[
-        docs.to_str().unwrap(),
-        "--local",
-        "--out",
-        out.to_str().unwrap(),
-        "--errors",
-        errors.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    let (output, responses, errors) = tag_locally(&docs, dir.path());
     assert_eq!(
         output.status.code(),
         Some(1),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let responses: Vec<serde_json::Value> = std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(responses.len(), 2);
     assert_eq!(
         responses[0]["spans"], responses[1]["spans"],
         "the .docx differs"
     );
     assert_eq!(responses[0]["spans"].as_array().unwrap().len(), 3);
-    let error = std::fs::read_to_string(&errors).unwrap();
+    let error = serde_json::to_string(&errors).unwrap();
     assert!(
         error.contains("c.docx") && error.contains("save it as .docx"),
         "{error}"
@@ -513,8 +497,6 @@ fn local_mode_refuses_what_a_default_server_refuses() {
     // file as INVALID_ARGUMENT, as a default server would answer it.
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("docs.jsonl");
-    let out = dir.path().join("out.jsonl");
-    let errors = dir.path().join("errors.jsonl");
     let big = "管".repeat(1_500_000); // 4.5 MB
     let text = [
         serde_json::json!({"id": "ok", "text": "全面推行“双随机、一公开”监管。"}).to_string(),
@@ -522,21 +504,16 @@ fn local_mode_refuses_what_a_default_server_refuses() {
     ]
     .join("\n");
     std::fs::write(&input, text).unwrap();
-    let output = fgf_tag(&[
-        input.to_str().unwrap(),
-        "--local",
-        "--out",
-        out.to_str().unwrap(),
-        "--errors",
-        errors.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    let (output, responses, errors) = tag_locally(&input, dir.path());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert_eq!(ids(&out), ["ok"]);
-    let errors: serde_json::Value =
-        serde_json::from_str(std::fs::read_to_string(&errors).unwrap().trim()).unwrap();
+    let ids: Vec<&str> = responses
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["ok"]);
+    assert_eq!(errors.len(), 1);
+    let errors = &errors[0];
     assert_eq!(errors["id"], "too-big");
     assert_eq!(errors["code"], "INVALID_ARGUMENT");
     let message = errors["message"].as_str().unwrap();
