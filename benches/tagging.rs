@@ -9,7 +9,13 @@
 //! * `scoring`: label probabilities of ready vectors;
 //! * `tag`: the whole in-process tag of a document ([`Tagger::tag`]).
 //!
-//! Run with `cargo bench --bench tagging`.
+//! And extraction next to the tagging of what it extracts (group
+//! `extract`): a 1 MB HTML page in the manner of a government site
+//! (navigation, a table, paragraphs, a footer) and a 50-page PDF laid out
+//! as an exported report ([`fgf_extract::sample_pdf`]).
+//!
+//! Run with `cargo bench --bench tagging` (`-- extract` for extraction
+//! only).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -104,9 +110,84 @@ fn stages(c: &mut Criterion) {
     }
 }
 
+/// A government-site page of about `size` bytes: the site's navigation,
+/// then article paragraphs with a table every 20, then the footer.
+fn html_page(size: usize) -> String {
+    let mut page = String::from(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>政务公开</title>\
+         <style>.nav{color:#333}</style><script>var _hm=[];</script></head><body>\
+         <div class=\"nav\"><ul><li><a href=\"/\">首页</a></li><li><a href=\"/zwgk\">政务公开</a></li>\
+         <li><a href=\"/bs\">办事服务</a></li></ul></div><div class=\"crumb\">首页 &gt; 政务公开</div>\
+         <div class=\"article\">",
+    );
+    let (_, doc) = documents().pop().unwrap();
+    for (i, p) in doc.lines().cycle().enumerate() {
+        if page.len() >= size {
+            break;
+        }
+        page.push_str("<p style=\"text-indent:2em\">");
+        page.push_str(p);
+        page.push_str("</p>\n");
+        if i % 20 == 19 {
+            page.push_str("<table><tr><td>事项</td><td>时限</td></tr><tr><td>企业开办</td><td>1个工作日</td></tr></table>\n");
+        }
+    }
+    page.push_str("</div><div class=\"foot\">版权所有：某市人民政府办公室 网站标识码0000000000</div></body></html>");
+    page
+}
+
+/// A PDF of `pages` pages: training paragraphs at 28 chars a line and 22
+/// lines a page, with running header and page numbers.
+fn pdf(pages: usize) -> Vec<u8> {
+    let (_, doc) = documents().pop().unwrap();
+    let mut paragraphs = Vec::new();
+    let mut chars = 0;
+    for p in doc.lines().cycle() {
+        if chars >= pages * 22 * 28 {
+            break;
+        }
+        chars += p.chars().count().div_ceil(28) * 28;
+        paragraphs.push(p.to_string());
+    }
+    let mut pdf = fgf_extract::sample_pdf::SamplePdf::new(paragraphs);
+    pdf.header = Some("某市人民政府工作报告".into());
+    pdf.to_bytes()
+}
+
+fn extraction(c: &mut Criterion) {
+    let tagger = Tagger::load(Path::new("models/fgf.model")).unwrap();
+    let mut group = c.benchmark_group("extract");
+    let page = html_page(1_000_000);
+    let page_text = fgf_extract::html_to_text(&page);
+    group.throughput(Throughput::Bytes(page.len() as u64));
+    group.bench_with_input(BenchmarkId::new("html_to_text", "1MB"), &page, |b, page| {
+        b.iter(|| black_box(fgf_extract::html_to_text(page).len()))
+    });
+    group.bench_with_input(
+        BenchmarkId::new("tag_its_text", "1MB_html"),
+        &page_text,
+        |b, text| b.iter(|| black_box(tagger.tag(text, &TagOptions::default()).spans.len())),
+    );
+    let file = pdf(50);
+    let text = fgf_extract::pdf::pdf_to_text(&file).unwrap();
+    assert!(text.matches('\u{c}').count() >= 49, "50 pages");
+    group.throughput(Throughput::Bytes(file.len() as u64));
+    group.bench_with_input(
+        BenchmarkId::new("pdf_to_text", "50pages"),
+        &file,
+        |b, file| b.iter(|| black_box(fgf_extract::pdf::pdf_to_text(file).unwrap().len())),
+    );
+    group.bench_with_input(
+        BenchmarkId::new("tag_its_text", "50pages_pdf"),
+        &text,
+        |b, text| b.iter(|| black_box(tagger.tag(text, &TagOptions::default()).spans.len())),
+    );
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3));
-    targets = stages
+    targets = stages, extraction
 }
 criterion_main!(benches);

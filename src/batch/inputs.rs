@@ -31,7 +31,7 @@ pub struct Inputs {
     pending: VecDeque<PathBuf>,
     current: Option<(String, Box<dyn BufRead + Send>, usize)>,
     stdin: Option<Box<dyn BufRead + Send>>,
-    /// Files inside folders that were not read (not `.txt`/`.md`/`.html`/`.htm`/`.docx`).
+    /// Files inside folders that were not read (not `.txt`/`.md`/`.html`/`.htm`/`.docx`/`.pdf`).
     pub skipped_files: Vec<PathBuf>,
     /// The encoding of text files (`--encoding`); `None` detects it.
     encoding: Option<&'static fgf_extract::Encoding>,
@@ -53,7 +53,7 @@ impl Inputs {
         self
     }
 
-    /// Expands folders (sorted, recursively) into their `*.txt`/`*.md`/`*.html`/`*.htm`/`*.docx`
+    /// Expands folders (sorted, recursively) into their `*.txt`/`*.md`/`*.html`/`*.htm`/`*.docx`/`*.pdf`
     /// files. With `-`, looks at the start of stdin: text that is not JSON
     /// is refused with a hint to use `fgf tag-one`.
     pub fn new(inputs: &[PathBuf]) -> Result<Self> {
@@ -144,7 +144,7 @@ fn collect_text_files(
         let path = entry?.path();
         if path.is_dir() {
             collect_text_files(&path, out, skipped)?;
-        } else if has_extension(&path, &["txt", "md", "html", "htm", "docx"]) {
+        } else if has_extension(&path, &["txt", "md", "html", "htm", "docx", "pdf"]) {
             out.push(path);
         } else {
             skipped.push(path);

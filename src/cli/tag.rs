@@ -186,7 +186,7 @@ pub fn run(args: TagArgs) -> Result<()> {
     let documents = Inputs::new(&inputs)?.with_encoding(encoding);
     if let Some(first) = documents.skipped_files.first() {
         eprintln!(
-            "fgf tag: skipped {} files in the input folders that are not .txt, .md, .html, .htm or .docx (e.g. {}); give them by path to tag them as text",
+            "fgf tag: skipped {} files in the input folders that are not .txt, .md, .html, .htm, .docx or .pdf (e.g. {}); give them by path to tag them as text",
             documents.skipped_files.len(),
             first.display()
         );

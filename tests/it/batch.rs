@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::TestServer;
+use crate::common::{TestServer, docx};
 
 /// `n` generated documents as JSONL, ids `doc-00000` ...; each a few
 /// paragraphs of report text.
@@ -43,7 +43,7 @@ fn jsonl(path: &Path) -> Vec<serde_json::Value> {
 
 /// `fgf tag INPUT --local` with --out and --errors in `dir`: the run's
 /// output, the responses and the rejected documents.
-fn tag_locally(
+pub(crate) fn tag_locally(
     input: &Path,
     dir: &Path,
 ) -> (Output, Vec<serde_json::Value>, Vec<serde_json::Value>) {
@@ -416,26 +416,6 @@ fn an_html_page_gets_the_labels_of_its_text_and_its_furniture_is_boilerplate() {
     }
 }
 
-/// A minimal Word file: `word/document.xml` with one `<w:p>` per line.
-fn docx(lines: &[&str]) -> Vec<u8> {
-    use std::io::Write;
-    let body: String = lines
-        .iter()
-        .map(|l| format!("<w:p><w:r><w:t>{l}</w:t></w:r></w:p>"))
-        .collect();
-    let xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document \
-         xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}\
-         </w:body></w:document>"
-    );
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    zip.start_file("word/document.xml", options).unwrap();
-    zip.write_all(xml.as_bytes()).unwrap();
-    zip.finish().unwrap().into_inner()
-}
-
 #[test]
 fn a_word_file_gets_the_spans_of_its_text_and_an_old_doc_is_refused() {
     let lines = [
@@ -531,7 +511,7 @@ fn local_mode_tags_folders_in_process_like_the_server() {
     std::fs::write(docs.join("a.txt"), "推行“一网通办”，事项全程网办。").unwrap();
     std::fs::write(docs.join("sub/b.md"), "开展信用修复。").unwrap();
     std::fs::write(docs.join("sub/C.TXT"), "深化“放管服”改革。").unwrap();
-    std::fs::write(docs.join("ignored.pdf"), "not text").unwrap();
+    std::fs::write(docs.join("ignored.xlsx"), "not text").unwrap();
     let local = dir.path().join("local.jsonl");
     let remote = dir.path().join("remote.jsonl");
     let output = fgf_tag(&[
@@ -545,7 +525,7 @@ fn local_mode_tags_folders_in_process_like_the_server() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
-        stderr.contains("skipped 1 files") && stderr.contains("ignored.pdf"),
+        stderr.contains("skipped 1 files") && stderr.contains("ignored.xlsx"),
         "the skipped file is not reported: {stderr}"
     );
     let server = TestServer::start(&[]);

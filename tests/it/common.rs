@@ -146,3 +146,23 @@ pub const REPLY: &str = "关于进一步优化我市政务服务的建议的答�
 \u{3000}\u{3000}依托省一体化政务服务平台，全市1386项政务服务事项实现全程网办，网办率达到92%，企业群众通过“掌上办”小程序即可办理社保、公积金等高频事项。\n\
 \u{3000}\u{3000}全面推行“双随机、一公开”监管，市场监管、税务、生态环境等部门联合抽查，随机抽取检查对象和执法检查人员，抽查结果通过国家企业信用信息公示系统向社会公开。\r\n\
 2022年5月18日\r";
+
+/// A minimal Word file: `word/document.xml` with one `<w:p>` per line.
+pub fn docx(lines: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let body: String = lines
+        .iter()
+        .map(|l| format!("<w:p><w:r><w:t>{l}</w:t></w:r></w:p>"))
+        .collect();
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document \
+         xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}\
+         </w:body></w:document>"
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("word/document.xml", options).unwrap();
+    zip.write_all(xml.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}

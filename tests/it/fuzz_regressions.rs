@@ -56,3 +56,13 @@ fn extract_regressions_pass() {
         fgf_extract::fuzzing::extract(&data);
     }
 }
+
+#[test]
+fn pdf_regressions_pass() {
+    let inputs = inputs("pdf");
+    assert!(!inputs.is_empty());
+    for (name, data) in inputs {
+        eprintln!("{name}");
+        fgf_extract::fuzzing::pdf(&data);
+    }
+}

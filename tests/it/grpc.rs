@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server binary, the generated tonic client.
 
 use crate::common::{REPLY, TestServer};
+use fgf_extract::sample_pdf::SamplePdf;
 use fgf_grpc::pb::{self, Granularity, Role};
 use tokio_stream::StreamExt;
 use tonic::Code;
@@ -93,12 +94,66 @@ async fn a_file_sent_as_bytes_is_extracted_and_its_text_returned() {
     );
     assert_offsets(&resp.text, &resp.spans);
     assert_eq!(resp.spans.len(), 2);
+    // A PDF: its printed lines are joined into paragraphs again, its page
+    // numbers are boilerplate, the labels are those of the text.
+    let paragraphs: Vec<&str> = REPLY
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut pdf = SamplePdf::new(paragraphs.iter().copied());
+    pdf.lines_per_page = 8;
+    let resp = client
+        .tag(pb::TagRequest {
+            id: "pdf".into(),
+            content: pdf.to_bytes(),
+            media_type: "application/pdf".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resp.text.contains("\u{c}"), "pages end in a form feed");
+    assert_offsets(&resp.text, &resp.spans);
+    // A span's text without whitespace and without the page number of a
+    // page break it runs across.
+    let squeeze = |t: &str| {
+        t.lines()
+            .filter(|l| !(l.trim().starts_with("- ") && l.trim().ends_with(" -")))
+            .flat_map(str::chars)
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+    };
+    for p in &plain.spans {
+        let same = resp
+            .spans
+            .iter()
+            .find(|s| squeeze(&s.text) == squeeze(&p.text))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} is not a paragraph of the PDF: {:#?}",
+                    p.text, resp.spans
+                )
+            });
+        assert_eq!(codes(&same.pillars), codes(&p.pillars), "{}", p.text);
+    }
+    let page_number = resp
+        .spans
+        .iter()
+        .find(|s| s.text.starts_with("- "))
+        .expect("a page number");
+    assert_eq!(page_number.role, Role::Boilerplate as i32);
 }
 
 #[tokio::test]
 async fn bytes_that_cannot_be_read_are_invalid_argument_saying_why() {
     let server = TestServer::start(&[]);
     let mut client = server.client().await;
+    // A page with no text on it (a scan), and a file needing a password.
+    let mut scan = SamplePdf::new(Vec::<String>::new());
+    scan.page_numbers = false;
+    let mut locked = SamplePdf::new(["推行告知承诺制。"]);
+    locked.encrypted = true;
     let cases = [
         (
             pb::TagRequest {
@@ -112,6 +167,30 @@ async fn bytes_that_cannot_be_read_are_invalid_argument_saying_why() {
             pb::TagRequest {
                 content: b"%PDF-1.7".to_vec(),
                 media_type: "application/pdf".into(),
+                ..Default::default()
+            },
+            "the PDF file cannot be read",
+        ),
+        (
+            pb::TagRequest {
+                content: scan.to_bytes(),
+                file_name: "scan.pdf".into(),
+                ..Default::default()
+            },
+            "run OCR on it first",
+        ),
+        (
+            pb::TagRequest {
+                content: locked.to_bytes(),
+                media_type: "application/pdf".into(),
+                ..Default::default()
+            },
+            "protected by a password",
+        ),
+        (
+            pb::TagRequest {
+                content: b"{}".to_vec(),
+                media_type: "application/json".into(),
                 ..Default::default()
             },
             "not supported",

@@ -8,6 +8,7 @@ mod batch;
 mod cli;
 mod common;
 mod deploy;
+mod formats;
 mod fuzz_regressions;
 mod grpc;
 mod layout;

@@ -167,9 +167,14 @@ pub(crate) fn is_page_number_line(line: &str) -> bool {
 fn starts_block(line: &str) -> bool {
     crate::role::starts_with_heading_marker(line)
         || line.starts_with(['●', '■', '◆', '★', '▲', '□', '○', '•', '◇', '※'])
-        || ["附件", "抄送", "印发", "联系人", "主题词", "关键词"]
+        || ["附件", "抄送", "联系人", "主题词", "关键词"]
             .iter()
             .any(|p| line.starts_with(p))
+        // "印发：" and "印发日期" start a field; "印发给你们" may be the
+        // second half of a wrapped sentence.
+        || line.strip_prefix("印发").is_some_and(|rest| {
+            rest.starts_with(['：', ':', ' ', '　']) || ["日期", "机关", "单位"].iter().any(|p| rest.starts_with(p))
+        })
 }
 
 /// A line scraped with its markup ending in a closing block tag (`</p>`,
@@ -242,6 +247,12 @@ fn wrap_slack(w: usize) -> usize {
 /// does. A line that ends a sentence never continues into boilerplate (a
 /// date, a signature). Blank lines always separate paragraphs. Text that
 /// is not hard-wrapped keeps one paragraph per line.
+///
+/// A page break (a form feed, as in text taken from a PDF) does not end a
+/// paragraph whose last line runs on to the wrap width without ending a
+/// sentence when the next page's first line does not start one: the
+/// paragraph then spans the footer, the form feed and the next page's
+/// header, which become part of it rather than spans of their own.
 pub fn reflow(text: &str) -> Vec<TextSpan> {
     let all = lines(text);
     let content: Vec<&Line> = all.iter().filter(|l| l.span.is_some()).collect();
@@ -279,7 +290,21 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
     let mut out: Vec<TextSpan> = Vec::new();
     // The paragraph so far, its last line, and whether that is furniture.
     let mut open: Option<(TextSpan, Line, bool)> = None;
-    for (line, &is_furniture) in all.iter().zip(&furniture) {
+    let mut i = 0;
+    while i < all.len() {
+        let (line, is_furniture) = (&all[i], furniture[i]);
+        i += 1;
+        if (is_furniture || line.span.is_none())
+            && let Some((p, last, false)) = open.as_mut()
+            && let Some(next) = continues_after_page_break(text, &all, &furniture, i - 1, last, w)
+        {
+            let span = all[next].span.expect("a content line");
+            p.end = span.end;
+            p.char_end = span.char_end;
+            *last = all[next];
+            i = next + 1;
+            continue;
+        }
         let Some(span) = line.span else {
             if let Some((p, _, _)) = open.take() {
                 out.push(p);
@@ -332,6 +357,34 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
         out.push(p);
     }
     out
+}
+
+/// The line a paragraph whose last line is `last` continues on across a
+/// page break at `all[at]`: the first content line after the blank and
+/// furniture lines from `at`, when a form feed lies between, `last` runs
+/// on (reaches the wrap width `w`, ends no sentence) and that line starts
+/// no paragraph (no block marker, no indent).
+fn continues_after_page_break(
+    text: &str,
+    all: &[Line],
+    furniture: &[bool],
+    at: usize,
+    last: &Line,
+    w: usize,
+) -> Option<usize> {
+    let last_span = last.span?;
+    let reach = last.indent + last.width;
+    if reach + wrap_slack(w) < w || reach > w + wrap_slack(w) {
+        return None;
+    }
+    if ends_sentence(last_span.slice(text)) {
+        return None;
+    }
+    let next = (at..all.len()).find(|&k| all[k].span.is_some() && !furniture[k])?;
+    let span = all[next].span?;
+    let between = &text[last_span.end..span.start];
+    (between.contains('\u{c}') && all[next].indent < 2 && !starts_block(span.slice(text)))
+        .then_some(next)
 }
 
 /// The trimmed sub-span of `text[start..end]`, or `None` when only trim
@@ -580,5 +633,39 @@ mod tests {
             ]
         );
         assert_offsets(text, &s);
+    }
+
+    #[test]
+    fn a_wrapped_line_starting_with_yinfa_continues_its_sentence() {
+        // Two lines of 20 columns, the break before "印发给你们".
+        let text = "《城东区工程审批方案》已经区政府同意，现\n印发给你们，请认真贯彻。\n抄送：区委办公室，区人大办\n印发：二〇二六年三月一日，共印十份。";
+        let got: Vec<&str> = reflow(text).iter().map(|s| s.slice(text)).collect();
+        assert_eq!(
+            got[0],
+            "《城东区工程审批方案》已经区政府同意，现\n印发给你们，请认真贯彻。"
+        );
+        assert!(starts_block("印发：二〇二六年三月一日"));
+        assert!(starts_block("印发日期：2026年3月1日"));
+        assert!(!starts_block("印发给你们，请认真贯彻。"));
+    }
+
+    #[test]
+    fn a_paragraph_runs_on_across_a_page_break() {
+        // Lines of 20 columns; page 1 ends mid-sentence, page 2 starts
+        // with the rest after its running header.
+        let text = "　　县政务服务中心设立综合窗口，推行前台\n综合受理、后台分类审批、统一窗口出件，\n\n- 1 -\n\u{c}城南县人民政府公报\n材料一次提交，结果统一送达。\n　　下一步，我们将继续深化改革，不断提升\n服务质量和办事效率，持续优化营商环境。\n\n- 2 -\n\u{c}城南县人民政府公报\n";
+        let got: Vec<&str> = reflow(text).iter().map(|s| s.slice(text)).collect();
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert!(
+            got[0].starts_with("县政务服务中心") && got[0].ends_with("结果统一送达。"),
+            "{got:?}"
+        );
+        assert!(got[1].starts_with("下一步"), "{got:?}");
+        // A paragraph that ends at the foot of a page keeps its page number
+        // and header as spans of their own.
+        assert_eq!(&got[2..], ["- 2 -", "城南县人民政府公报"]);
+        // Without the form feed it is not a page break.
+        let plain = text.replace('\u{c}', "");
+        assert!(reflow(&plain).iter().any(|s| s.slice(&plain) == "- 1 -"));
     }
 }

@@ -1,7 +1,8 @@
 //! fgf-extract: documents as people have them, turned into the text the
 //! tagger reads: plain text in any common encoding ([`text`]), HTML pages
-//! ([`html`]) and Word `.docx` files ([`docx`]), each keeping the structure
-//! (lines, paragraphs) the segmenter needs. PDF comes here too.
+//! ([`html`]), Word `.docx` files ([`docx`]) and PDFs with a text layer
+//! ([`pdf`]), each keeping the structure (lines, paragraphs, page breaks)
+//! the segmenter needs.
 //!
 //! No server and no model here: bytes in, text (or an error a person can
 //! act on) out.
@@ -9,6 +10,8 @@
 pub mod docx;
 pub mod fuzzing;
 pub mod html;
+pub mod pdf;
+pub mod sample_pdf;
 pub mod text;
 
 /// The encodings [`decode_text`] reads ([`encoding_rs`]).
@@ -22,6 +25,7 @@ pub enum Format {
     Text,
     Html,
     Docx,
+    Pdf,
 }
 
 /// Why a file's bytes give no text.
@@ -29,6 +33,7 @@ pub enum Format {
 pub enum ExtractError {
     Text(TextError),
     Docx(docx::DocxError),
+    Pdf(pdf::PdfError),
 }
 
 impl std::fmt::Display for ExtractError {
@@ -36,6 +41,7 @@ impl std::fmt::Display for ExtractError {
         match self {
             ExtractError::Text(e) => e.fmt(f),
             ExtractError::Docx(e) => e.fmt(f),
+            ExtractError::Pdf(e) => e.fmt(f),
         }
     }
 }
@@ -54,6 +60,12 @@ impl From<docx::DocxError> for ExtractError {
     }
 }
 
+impl From<pdf::PdfError> for ExtractError {
+    fn from(e: pdf::PdfError) -> Self {
+        ExtractError::Pdf(e)
+    }
+}
+
 /// A document's text and how it was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extracted {
@@ -63,7 +75,8 @@ pub struct Extracted {
     pub encoding: &'static str,
 }
 
-/// The text of a file's bytes: a Word `.docx` (a zip, by `name` or by its
+/// The text of a file's bytes: a PDF (by `name` or its first bytes)
+/// through [`pdf::pdf_to_text`]; a Word `.docx` (a zip, by `name` or by its
 /// first bytes) through [`docx::docx_to_text`]; an old `.doc`/`.wps`
 /// refused; anything else decoded ([`decode_text`], in `encoding` when
 /// given), then, for a page (`.html`/`.htm`/`.xhtml` by `name`, or text
@@ -81,6 +94,13 @@ pub fn extract(
     };
     if docx::is_ole(bytes) {
         return Err(docx::DocxError::OldBinary.into());
+    }
+    if ends_with(&[".pdf"]) || bytes.starts_with(b"%PDF-") {
+        return Ok(Extracted {
+            text: pdf::pdf_to_text(bytes)?,
+            format: Format::Pdf,
+            encoding: "UTF-8",
+        });
     }
     if ends_with(&[".docx"]) || docx::is_zip(bytes) {
         return Ok(Extracted {

@@ -109,13 +109,14 @@ pub fn take_content(req: &mut pb::TagRequest, limits: &Limits) -> Result<bool, S
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
             Some("content.docx")
         }
+        "application/pdf" => Some("content.pdf"),
         "text/plain" | "text/markdown" => None,
         "" => (!req.file_name.is_empty()).then_some(req.file_name.as_str()),
         other => {
             return Err(Status::invalid_argument(format!(
                 "media_type {other:?} is not supported: send text/plain (any charset), \
-                 text/html or a Word .docx (application/vnd.openxmlformats-officedocument.\
-                 wordprocessingml.document); for a PDF, send its text"
+                 text/html, application/pdf or a Word .docx (application/vnd.\
+                 openxmlformats-officedocument.wordprocessingml.document)"
             )));
         }
     };
