@@ -156,10 +156,17 @@ pub(crate) fn is_page_number_line(line: &str) -> bool {
     }
     let no_cjk =
         || !non_space_chars(line).any(|c| c as u32 >= 0x3400 && !matches!(c, '—' | '－' | '／'));
+    // "100%。" ends a wrapped sentence: Chinese punctuation is not a page
+    // number's.
+    let cjk_punctuation = || {
+        non_space_chars(line)
+            .any(|c| matches!(c, '\u{3001}'..='\u{3002}' | '\u{FF0C}' | '\u{FF1B}'))
+    };
     crate::role::is_page_number(line)
         || (compact_len <= 12
             && non_space_chars(line).any(|c| c.is_ascii_digit() || matches!(c, '０'..='９'))
-            && no_cjk())
+            && no_cjk()
+            && !cjk_punctuation())
 }
 
 /// Starts a new block whatever the line before it: a section number, a
@@ -242,8 +249,8 @@ fn wrap_slack(w: usize) -> usize {
 /// the next line, unless the next line starts a block (一、, （二）, 3., a
 /// bullet), is indented when the document marks paragraphs by indent, or is
 /// page furniture. A line that ends a sentence, or is followed by a line the
-/// role rules call boilerplate (a contact line, a metadata field), must
-/// reach the last two columns to continue: a paragraph's last line rarely
+/// role rules call boilerplate (a contact line, a metadata field) that ends
+/// no sentence, must reach the last two columns to continue: a paragraph's last line rarely
 /// does. A line that ends a sentence never continues into boilerplate (a
 /// date, a signature). Blank lines always separate paragraphs. Text that
 /// is not hard-wrapped keeps one paragraph per line.
@@ -326,7 +333,10 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
                     // fills the line to the last column or two: a
                     // paragraph's last line rarely does.
                     let ends = ends_sentence(prev_text);
-                    let need = if ends || next_is_boilerplate {
+                    // A short line that ends a sentence ("100%。") is the
+                    // tail of one more often than a field or a signature.
+                    let next_is_field = next_is_boilerplate && !ends_sentence(next_text);
+                    let need = if ends || next_is_field {
                         w.saturating_sub(2)
                     } else {
                         w.saturating_sub(slack)
@@ -667,5 +677,24 @@ mod tests {
         // Without the form feed it is not a page break.
         let plain = text.replace('\u{c}', "");
         assert!(reflow(&plain).iter().any(|s| s.slice(&plain) == "- 1 -"));
+    }
+
+    #[test]
+    fn a_number_ending_a_wrapped_sentence_is_not_a_page_number() {
+        assert!(!is_page_number_line("100%。"));
+        assert!(!is_page_number_line("3.5亿元，"));
+        assert!(is_page_number_line("- 3 -"));
+        assert!(is_page_number_line("3/12"));
+    }
+
+    #[test]
+    fn the_tail_of_a_sentence_wrapped_onto_a_line_of_its_own_joins_it() {
+        // Proportional layout: full lines are 38-40 columns, the one
+        // before the tail 36; "100%。" alone is what the role rules call
+        // boilerplate, but it ends the sentence.
+        let text = "全面推行一件事一次办，上线集成服务事项\n32个，便民热线受理诉求4.1万件，按时办结率达\n99.2%，群众满意率96.7%，差评件整改率达\n100%。\n（四）存在的问题\n";
+        let got: Vec<&str> = reflow(text).iter().map(|s| s.slice(text)).collect();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].ends_with("100%。"), "{got:?}");
     }
 }
