@@ -288,7 +288,7 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
         .map(|(l, _)| l.indent + l.width)
         .collect();
     let Some(w) = wrap_width(&widths) else {
-        return all.into_iter().filter_map(|l| l.span).collect();
+        return lines_across_page_breaks(text, &all, &furniture);
     };
     let slack = wrap_slack(w);
     let indented = content.iter().filter(|l| l.indent >= 2).count();
@@ -303,7 +303,8 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
         i += 1;
         if (is_furniture || line.span.is_none())
             && let Some((p, last, false)) = open.as_mut()
-            && let Some(next) = continues_after_page_break(text, &all, &furniture, i - 1, last, w)
+            && let Some(next) =
+                continues_after_page_break(text, &all, &furniture, i - 1, last, Some(w))
         {
             let span = all[next].span.expect("a content line");
             p.end = span.end;
@@ -369,22 +370,56 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
     out
 }
 
+/// Text that is not hard-wrapped: one paragraph per line, but for a
+/// paragraph that runs on across a page break
+/// ([`continues_after_page_break`]), as in a PDF's text with one line per
+/// paragraph.
+fn lines_across_page_breaks(text: &str, all: &[Line], furniture: &[bool]) -> Vec<TextSpan> {
+    let mut out: Vec<TextSpan> = Vec::new();
+    let mut last: Option<Line> = None;
+    let mut i = 0;
+    while i < all.len() {
+        if let Some(l) = last.filter(|_| all[i].span.is_none() || furniture[i])
+            && let Some(next) = continues_after_page_break(text, all, furniture, i, &l, None)
+        {
+            let span = all[next].span.expect("a content line");
+            let p = out.last_mut().expect("the paragraph of `last`");
+            p.end = span.end;
+            p.char_end = span.char_end;
+            last = Some(all[next]);
+            i = next + 1;
+            continue;
+        }
+        if let Some(span) = all[i].span {
+            out.push(span);
+            last = (!furniture[i]).then_some(all[i]);
+        }
+        i += 1;
+    }
+    out
+}
+
 /// The line a paragraph whose last line is `last` continues on across a
 /// page break at `all[at]`: the first content line after the blank and
 /// furniture lines from `at`, when a form feed lies between, `last` runs
-/// on (reaches the wrap width `w`, ends no sentence) and that line starts
-/// no paragraph (no block marker, no indent).
+/// on (ends no sentence and reaches the wrap width `w`; in text that is
+/// not hard-wrapped, holds 20 chars or more: not a heading) and that line
+/// starts no paragraph (no block marker, no indent).
 fn continues_after_page_break(
     text: &str,
     all: &[Line],
     furniture: &[bool],
     at: usize,
     last: &Line,
-    w: usize,
+    w: Option<usize>,
 ) -> Option<usize> {
     let last_span = last.span?;
     let reach = last.indent + last.width;
-    if reach + wrap_slack(w) < w || reach > w + wrap_slack(w) {
+    let runs_on = match w {
+        Some(w) => reach + wrap_slack(w) >= w && reach <= w + wrap_slack(w),
+        None => last.width >= 40,
+    };
+    if !runs_on {
         return None;
     }
     if ends_sentence(last_span.slice(text)) {
@@ -696,5 +731,25 @@ mod tests {
         let got: Vec<&str> = reflow(text).iter().map(|s| s.slice(text)).collect();
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(got[0].ends_with("100%。"), "{got:?}");
+    }
+
+    #[test]
+    fn a_paragraph_per_line_runs_on_across_a_page_break_too() {
+        // A PDF's text with one line per paragraph: no wrap width.
+        let text = "　　县政务服务中心设立综合窗口，推行前台综合受理、后台分类审批、统一窗口出件，申请\n\n- 1 -\n\u{c}城南县人民政府公报\n材料一次提交，结果统一送达。\n　　二、加强监管\n　　下一步，我们将继续深化改革。\n\n- 2 -\n\u{c}城南县人民政府公报\n";
+        let got: Vec<&str> = reflow(text).iter().map(|s| s.slice(text)).collect();
+        assert!(
+            got[0].starts_with("县政务服务中心") && got[0].ends_with("结果统一送达。"),
+            "{got:?}"
+        );
+        assert_eq!(
+            &got[1..],
+            [
+                "二、加强监管",
+                "下一步，我们将继续深化改革。",
+                "- 2 -",
+                "城南县人民政府公报"
+            ]
+        );
     }
 }

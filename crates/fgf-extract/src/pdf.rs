@@ -1,8 +1,9 @@
-//! PDF files with a text layer to text: one line per line of print, pages
-//! separated by a form feed (`"\n\u{c}"`, as pdftotext writes them), so the
-//! segmenter's reflow joins the lines of a paragraph again and its
-//! page-furniture rules find running headers and page numbers beside the
-//! page breaks.
+//! PDF files with a text layer to text: one line per paragraph where the
+//! page geometry shows it, else per printed line, pages separated by a
+//! form feed (`"\n\u{c}"`, as pdftotext writes them), so the segmenter's
+//! reflow joins what is left of a paragraph (also across a page break) and
+//! its page-furniture rules find running headers and page numbers beside
+//! the page breaks.
 //!
 //! [`lopdf`] parses the file (cross-reference tables and streams, object
 //! streams, filters, the standard security handler for files that open
@@ -10,13 +11,21 @@
 //! content stream, and the forms it draws, through a small text-state
 //! machine:
 //! - text is placed where the text and graphics matrices put it (`Tm`,
-//!   `Td`, `TD`, `T*`, `cm`, `q`/`Q`, form matrices); a show that lands
-//!   on the line being built (same baseline within half the font size, to
-//!   the right of its start) extends it, with a space where a gap of more
-//!   than half a character was left; anything else starts a new line;
-//! - a line that starts 1.5 characters or more right of the page's usual
-//!   left edge gets two ideographic spaces, the first-line indent of a
-//!   Chinese paragraph, which the reflow reads as a paragraph start;
+//!   `Td`, `TD`, `T*`, `cm`, `q`/`Q`, form matrices); advances come from
+//!   the fonts' widths (`/W`, `/Widths`; estimated when a font gives none)
+//!   with char and word spacing and horizontal scaling;
+//! - a show that lands on the line being built (same baseline within half
+//!   the font size, right of its start) extends it, with a space where
+//!   more than half a character was left between Latin letters and a tab
+//!   where more than 1.5 characters were (table columns, tab stops);
+//!   anything else starts a new line;
+//! - a printed line filled to the right edge runs on into the line below
+//!   when that one starts at the left margin. On a page without first-line
+//!   indents a line that ends a sentence stays a line of its own (its
+//!   paragraph may end there), and table rows are never joined;
+//! - a line that starts 1.5 characters or more right of the page's left
+//!   edge gets two ideographic spaces, the first-line indent of a Chinese
+//!   paragraph, which the reflow reads as a paragraph start;
 //! - a vertical gap of more than 2.2 font sizes leaves a blank line;
 //! - characters come from the font's `/ToUnicode` map or its encoding; the
 //!   predefined Chinese CMaps without one (`UniGB-UCS2-H`, `GBK-EUC-H`,
@@ -278,6 +287,127 @@ impl<'d> FontDecoder<'d> {
     }
 }
 
+/// A font's glyph advances, in thousandths of an em, by code: `/W` of a
+/// CID font with `Identity-H` codes (two bytes), or `/FirstChar` and
+/// `/Widths` of a simple font (one byte).
+struct Widths {
+    code_len: usize,
+    table: HashMap<u32, f32>,
+    default: f32,
+}
+
+impl Widths {
+    /// Most entries read from one font's table.
+    const MAX_ENTRIES: usize = 65_536;
+
+    fn new(doc: &Document, font: &Dictionary) -> Option<Widths> {
+        let number = |o: &Object| {
+            doc.dereference(o)
+                .ok()
+                .and_then(|(_, o)| o.as_float().ok())
+                .filter(|v| v.is_finite())
+        };
+        let mut table = HashMap::new();
+        let name = |key: &[u8]| font.get(key).and_then(Object::as_name).ok();
+        if name(b"Subtype")? == b"Type0" {
+            if !matches!(name(b"Encoding")?, b"Identity-H" | b"Identity-V") {
+                return None;
+            }
+            let descendant = font
+                .get_deref(b"DescendantFonts", doc)
+                .and_then(Object::as_array)
+                .ok()?
+                .first()?;
+            let cid_font = doc.dereference(descendant).ok()?.1.as_dict().ok()?;
+            let default = cid_font.get(b"DW").ok().and_then(number).unwrap_or(1000.0);
+            if let Ok(w) = cid_font.get_deref(b"W", doc).and_then(Object::as_array) {
+                let mut i = 0;
+                while i + 1 < w.len() && table.len() < Self::MAX_ENTRIES {
+                    let Some(first) = number(&w[i]).map(|v| v.max(0.0) as u32) else {
+                        break;
+                    };
+                    match doc.dereference(&w[i + 1]).map(|(_, o)| o) {
+                        Ok(Object::Array(run)) => {
+                            for (k, v) in run.iter().enumerate().take(Self::MAX_ENTRIES) {
+                                if let Some(v) = number(v) {
+                                    table.insert(first.saturating_add(k as u32), v);
+                                }
+                            }
+                            i += 2;
+                        }
+                        _ => {
+                            let (Some(last), Some(v)) =
+                                (number(&w[i + 1]), w.get(i + 2).and_then(number))
+                            else {
+                                break;
+                            };
+                            let last = (last.max(0.0) as u32)
+                                .min(first.saturating_add(Self::MAX_ENTRIES as u32));
+                            for code in first..=last {
+                                table.insert(code, v);
+                            }
+                            i += 3;
+                        }
+                    }
+                }
+            }
+            return Some(Widths {
+                code_len: 2,
+                table,
+                default,
+            });
+        }
+        let first = font.get(b"FirstChar").ok().and_then(number)?.max(0.0) as u32;
+        let widths = font
+            .get_deref(b"Widths", doc)
+            .and_then(Object::as_array)
+            .ok()?;
+        for (k, v) in widths.iter().enumerate().take(256) {
+            if let Some(v) = number(v) {
+                table.insert(first.saturating_add(k as u32), v);
+            }
+        }
+        let default = font
+            .get_deref(b"FontDescriptor", doc)
+            .and_then(Object::as_dict)
+            .ok()
+            .and_then(|d| d.get(b"MissingWidth").ok().and_then(number))
+            .unwrap_or(500.0);
+        Some(Widths {
+            code_len: 1,
+            table,
+            default,
+        })
+    }
+
+    /// The advance of `bytes` in text space (PDF 9.4.4: each glyph's width
+    /// times the size, plus char spacing, plus word spacing after a
+    /// one-byte space, all scaled horizontally).
+    fn advance(&self, bytes: &[u8], state: &State) -> f32 {
+        bytes
+            .chunks(self.code_len)
+            .map(|c| {
+                let code = c.iter().fold(0u32, |a, &b| a << 8 | u32::from(b));
+                let w = self.table.get(&code).copied().unwrap_or(self.default);
+                let word = if self.code_len == 1 && code == 32 {
+                    state.word_spacing
+                } else {
+                    0.0
+                };
+                (w.clamp(0.0, 10_000.0) / 1000.0 * state.size + state.char_spacing + word)
+                    * state.scale
+            })
+            .sum()
+    }
+}
+
+/// A font as this module uses it: how its codes become chars, and how far
+/// they move the pen (estimated when the font does not say).
+struct Font<'d> {
+    decoder: FontDecoder<'d>,
+    widths: Option<Widths>,
+}
+
 /// The graphics and text state that `q`/`Q` save and restore.
 #[derive(Clone, Copy)]
 struct State {
@@ -286,13 +416,17 @@ struct State {
     font: Option<usize>,
     size: f32,
     leading: f32,
+    char_spacing: f32,
+    word_spacing: f32,
+    /// Horizontal scaling (`Tz` / 100).
+    scale: f32,
 }
 
 /// Reads pages, keeping what is shared between them: font decoders, the
 /// budget, and counts for the errors at the end.
 struct Reader<'d> {
     doc: &'d Document,
-    fonts: Vec<FontDecoder<'d>>,
+    fonts: Vec<Font<'d>>,
     font_ids: HashMap<ObjectId, usize>,
     content_bytes: usize,
     operations: usize,
@@ -407,7 +541,10 @@ impl<'d> Reader<'d> {
         let Ok(dict) = object.as_dict() else {
             return Ok(None);
         };
-        self.fonts.push(FontDecoder::new(self.doc, dict)?);
+        self.fonts.push(Font {
+            decoder: FontDecoder::new(self.doc, dict)?,
+            widths: Widths::new(self.doc, dict),
+        });
         let i = self.fonts.len() - 1;
         if let Some(id) = id {
             self.font_ids.insert(id, i);
@@ -433,6 +570,9 @@ impl<'d> Reader<'d> {
             font: None,
             size: 0.0,
             leading: 0.0,
+            char_spacing: 0.0,
+            word_spacing: 0.0,
+            scale: 1.0,
         };
         let mut saved: Vec<State> = Vec::new();
         let mut unsaved_depth = 0usize;
@@ -475,6 +615,9 @@ impl<'d> Reader<'d> {
                     state.size = num(op, 1);
                 }
                 "TL" => state.leading = num(op, 0),
+                "Tc" => state.char_spacing = num(op, 0),
+                "Tw" => state.word_spacing = num(op, 0),
+                "Tz" => state.scale = num(op, 0) / 100.0,
                 "Td" | "TD" => {
                     let (tx, ty) = (num(op, 0), num(op, 1));
                     if op.operator == "TD" {
@@ -587,15 +730,16 @@ impl<'d> Reader<'d> {
         let size = state.size;
         let mut text = String::new();
         let start = tm.then(state.ctm);
-        // The advance in text space units, estimated: a font's widths are
-        // not read, so a wide char is taken as 1 em and others as 1/2.
+        // The advance in text space units: from the font's widths, or, when
+        // it gives none, a wide char taken as 1 em and others as 1/2.
         let mut advance = 0.0f32;
         for item in shown {
             match item {
-                Object::String(bytes, _) => match font.decode(bytes) {
+                Object::String(bytes, _) => match font.decoder.decode(bytes) {
                     Some(s) => {
+                        let mut estimate = 0.0;
                         for c in s.chars() {
-                            advance += if is_wide(c) { size } else { size / 2.0 };
+                            estimate += if is_wide(c) { size } else { size / 2.0 };
                             if c == '\u{FFFD}' {
                                 self.replacement += 1;
                             }
@@ -603,6 +747,10 @@ impl<'d> Reader<'d> {
                                 self.chars += 1;
                             }
                         }
+                        advance += match &font.widths {
+                            Some(w) => w.advance(bytes, state),
+                            None => estimate * state.scale,
+                        };
                         text.push_str(&s);
                     }
                     None => self.undecodable += bytes.len(),
@@ -612,7 +760,7 @@ impl<'d> Reader<'d> {
                     if !k.is_finite() {
                         continue;
                     }
-                    let moved = -k / 1000.0 * size;
+                    let moved = -k / 1000.0 * size * state.scale;
                     advance += moved;
                     // A wide kerning gap between Latin letters is a space.
                     if moved > size * 0.25 && text.ends_with(|c: char| c.is_ascii_alphanumeric()) {
@@ -621,6 +769,9 @@ impl<'d> Reader<'d> {
                 }
                 _ => {}
             }
+        }
+        if !advance.is_finite() {
+            advance = 0.0;
         }
         let after = Matrix::translate(advance, 0.0).then(tm);
         if !text.is_empty() {
@@ -642,6 +793,20 @@ fn is_wide(c: char) -> bool {
         | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD)
 }
 
+/// A line starting about two chars right of the left margin: a Chinese
+/// paragraph's first-line indent (not a centred line further in).
+fn is_first_line_indent(line: &PrintedLine, margin: f32) -> bool {
+    let indent = (line.x - margin) / line.size;
+    (1.5..2.6).contains(&indent)
+}
+
+/// Ends with sentence punctuation, closing quotes and brackets aside.
+fn ends_sentence(text: &str) -> bool {
+    text.trim_end()
+        .trim_end_matches(['”', '’', '」', '』', '）', ')', '"', '\''])
+        .ends_with(['。', '！', '？', '；', '：', '.', '!', '?', ';', ':'])
+}
+
 /// One line of print being built.
 #[derive(Debug, Clone)]
 struct PrintedLine {
@@ -650,6 +815,8 @@ struct PrintedLine {
     end_x: f32,
     size: f32,
     text: String,
+    /// Gaps of more than 1.5 chars between shows: table columns.
+    gaps: usize,
 }
 
 /// The lines of one page, in the order the content draws them.
@@ -669,7 +836,12 @@ impl PageLines {
                     .text
                     .ends_with(|c: char| !c.is_whitespace() && !is_wide(c))
                     && text.starts_with(|c: char| !is_wide(c));
-                if x - line.end_x > 0.5 * size && latin_edges {
+                let gap = x - line.end_x;
+                if gap > 1.5 * size {
+                    // Columns apart (a table, a tab stop): a tab.
+                    line.gaps += 1;
+                    line.text.push('\t');
+                } else if gap > 0.5 * size && latin_edges {
                     line.text.push(' ');
                 }
                 line.text.push_str(text);
@@ -684,33 +856,101 @@ impl PageLines {
             end_x,
             size,
             text: text.to_string(),
+            gaps: 0,
         });
     }
 
-    /// The page's text: one line per printed line, indented lines marked
-    /// with two ideographic spaces, wide vertical gaps as blank lines.
+    /// The page's text: one line per paragraph where the page shows where
+    /// paragraphs go on ([`Self::runs_on`]), else one per printed line;
+    /// indented lines marked with two ideographic spaces, wide vertical
+    /// gaps as blank lines.
     fn write_to(&self, out: &mut String) {
         let margin = self.left_margin();
+        let right = self.right_edge();
+        let indents = margin.is_some_and(|m| self.lines.iter().any(|l| is_first_line_indent(l, m)));
         let mut previous: Option<&PrintedLine> = None;
-        let mut first = true;
         for line in &self.lines {
             let text = line.text.trim();
             if text.is_empty() {
                 continue;
             }
-            if !first {
+            if let Some(p) = previous {
+                if Self::runs_on(p, line, margin, right, indents) {
+                    let latin = p
+                        .text
+                        .trim_end()
+                        .ends_with(|c: char| c.is_ascii_alphanumeric())
+                        && text.starts_with(|c: char| c.is_ascii_alphanumeric());
+                    if latin {
+                        out.push(' ');
+                    }
+                    out.push_str(text);
+                    previous = Some(line);
+                    continue;
+                }
                 out.push('\n');
-                if previous.is_some_and(|p| p.y - line.y > 2.2 * p.size.max(line.size)) {
+                if p.y - line.y > 2.2 * p.size.max(line.size) {
                     out.push('\n');
                 }
             }
-            first = false;
             if margin.is_some_and(|m| line.x - m >= 1.5 * line.size) {
                 out.push_str("\u{3000}\u{3000}");
             }
             out.push_str(text);
             previous = Some(line);
         }
+    }
+
+    /// True when `next` continues the paragraph of `line`: `next` is the
+    /// line below (no blank gap), in the same size, at the left margin (not
+    /// indented), neither is a table row (columns apart), and `line` is
+    /// filled to the right edge: within 3 chars (a number or a word that
+    /// did not fit moves down whole), or within 1.2 when it ends a
+    /// sentence, and then only on a page that marks paragraphs by indent
+    /// (where a new paragraph would be indented).
+    fn runs_on(
+        line: &PrintedLine,
+        next: &PrintedLine,
+        margin: Option<f32>,
+        right: Option<f32>,
+        indents: bool,
+    ) -> bool {
+        let (Some(margin), Some(right)) = (margin, right) else {
+            return false;
+        };
+        let ends = ends_sentence(&line.text);
+        if ends && !indents {
+            return false;
+        }
+        let slack = if ends { 1.2 } else { 3.0 } * line.size;
+        let drop = line.y - next.y;
+        line.end_x >= right - slack
+            && (next.x - margin).abs() < 0.5 * next.size
+            && drop > 0.5 * line.size
+            && drop <= 2.2 * line.size.max(next.size)
+            && (line.size - next.size).abs() <= 0.1 * line.size
+            && line.gaps == 0
+            && next.gaps == 0
+    }
+
+    /// Where the text block ends on the right: the most common end (to 2
+    /// points) of the lines ending within 3 chars of the furthest one
+    /// (punctuation may hang past the edge).
+    fn right_edge(&self) -> Option<f32> {
+        let long = || {
+            self.lines
+                .iter()
+                .filter(|l| l.text.trim().chars().count() >= 4)
+        };
+        let furthest = long().map(|l| l.end_x).max_by(f32::total_cmp)?;
+        let mut counts: HashMap<i32, usize> = HashMap::new();
+        for l in long().filter(|l| l.end_x >= furthest - 3.0 * l.size) {
+            *counts.entry((l.end_x / 2.0).round() as i32).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)))
+            .map(|(x, _)| x as f32 * 2.0)
     }
 
     /// The page's left edge: where the leftmost line of four or more
@@ -747,14 +987,16 @@ mod tests {
         pdf.header = Some("河川市人民政府办公室文件".into());
         let text = pdf_to_text(&pdf.to_bytes()).unwrap();
         // The header, a blank line for the gap under it, the centred title
-        // and first lines indented, full lines running on, the page number
-        // after a gap, a form feed, the next page's header.
+        // and first lines indented, a paragraph's printed lines joined into
+        // one (each filled to the right edge, the next at the left margin),
+        // the page number after a gap, a form feed, the next page's header.
         let page_1 = "\u{3000}\u{3000}河川市人民政府办公室文件\n\n\
                       \u{3000}\u{3000}关于推进涉企审批提速的通知\n\
                       \u{3000}\u{3000}各区县人民政府，市政府各部门：\n\
-                      \u{3000}\u{3000}为进一步压缩企业开办时间，市政务服务中心将设立企业开\n\
+                      \u{3000}\u{3000}为进一步压缩企业开办时间，市政务服务中心将设立企业开\
                       办综合窗口，营业执照、印章刻制、发票申领和社保登记一次提\n\n\
-                      \u{3000}\u{3000}- 1 -\n\u{c}\u{3000}\u{3000}河川市人民政府办公室文件\n";
+                      \u{3000}\u{3000}- 1 -\n\u{c}\u{3000}\u{3000}河川市人民政府办公室文件\n\n\
+                      交、一日办结，全程不收费。\n";
         assert!(text.starts_with(page_1), "{text}");
         assert!(text.ends_with("- 2 -\n"), "{text}");
         // Every char of the paragraphs comes back, in order, between the
@@ -782,10 +1024,10 @@ mod tests {
         let mut lines = PageLines::default();
         lines.add(72.0, 700.0, 100.0, 12.0, "Page");
         lines.add(110.0, 700.0, 116.0, 12.0, "3");
-        lines.add(72.0, 680.0, 90.0, 12.0, "next");
+        lines.add(72.0, 680.0, 300.0, 12.0, "the next line, wider");
         let mut out = String::new();
         lines.write_to(&mut out);
-        assert_eq!(out, "Page 3\nnext");
+        assert_eq!(out, "Page 3\nthe next line, wider");
     }
 
     #[test]
@@ -884,5 +1126,70 @@ mod tests {
             copy[at..end].copy_from_slice(&j[..end - at]);
             let _ = pdf_to_text(&copy);
         }
+    }
+
+    /// Lines of 10-point text on a block from x 50 to 530, 14 points apart.
+    fn page(lines: &[(f32, f32, &str)]) -> String {
+        let mut page = PageLines::default();
+        for (i, &(x, end_x, text)) in lines.iter().enumerate() {
+            page.add(x, 700.0 - 14.0 * i as f32, end_x, 10.0, text);
+        }
+        let mut out = String::new();
+        page.write_to(&mut out);
+        out
+    }
+
+    #[test]
+    fn printed_lines_of_a_paragraph_are_joined_by_where_they_end_and_start() {
+        // Block paragraphs (no indents): a filled line runs on, also when a
+        // number moved down whole left it 2 chars short; a filled line
+        // that ends a sentence may end its paragraph, so it stays a line;
+        // punctuation hanging past the edge does not move the edge.
+        let text = page(&[
+            (
+                50.0,
+                530.0,
+                "依托市级数据共享交换平台，打通公安、人社等部门业务",
+            ),
+            (50.0, 510.0, "系统，年内新增共享数据接口"),
+            (50.0, 300.0, "200个以上。"),
+            (50.0, 538.0, "全面推行告知承诺制，审批时限压缩至3个工作日。"),
+            (50.0, 200.0, "二、加强监管"),
+            (50.0, 530.0, "表格 | 事项"),
+        ]);
+        assert_eq!(
+            text,
+            "依托市级数据共享交换平台，打通公安、人社等部门业务系统，年内新增共享数据接口200个以上。\n\
+             全面推行告知承诺制，审批时限压缩至3个工作日。\n二、加强监管\n表格 | 事项"
+        );
+        // With first-line indents, a filled line ending a sentence runs on
+        // when the next line is not indented; an indented one starts a
+        // paragraph.
+        let text = page(&[
+            (
+                70.0,
+                530.0,
+                "全面推行告知承诺制，审批时限压缩至三个工作日。",
+            ),
+            (50.0, 300.0, "企业开办一日办结。"),
+            (70.0, 530.0, "开展双随机抽查，结果向社会公示。"),
+        ]);
+        assert_eq!(
+            text,
+            "\u{3000}\u{3000}全面推行告知承诺制，审批时限压缩至三个工作日。企业开办一日办结。\n\
+             \u{3000}\u{3000}开展双随机抽查，结果向社会公示。"
+        );
+    }
+
+    #[test]
+    fn table_rows_are_not_joined() {
+        let mut page = PageLines::default();
+        page.add(50.0, 700.0, 120.0, 10.0, "事项名称");
+        page.add(300.0, 700.0, 530.0, 10.0, "承诺时限三个工作日");
+        page.add(50.0, 686.0, 120.0, 10.0, "企业开办");
+        page.add(300.0, 686.0, 400.0, 10.0, "一个工作日");
+        let mut out = String::new();
+        page.write_to(&mut out);
+        assert_eq!(out, "事项名称\t承诺时限三个工作日\n企业开办\t一个工作日");
     }
 }

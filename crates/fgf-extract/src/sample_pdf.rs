@@ -186,6 +186,17 @@ impl Glyphs {
         out
     }
 
+    /// Each glyph's advance from id 1 on, for `/W`: a narrow (ASCII) char
+    /// half an em, others a full em.
+    fn widths(&self) -> String {
+        let w: Vec<&str> = self
+            .order
+            .iter()
+            .map(|c| if c.is_ascii() { "500" } else { "1000" })
+            .collect();
+        w.join(" ")
+    }
+
     /// The `/ToUnicode` CMap: each glyph id back to its char (UTF-16BE, so
     /// chars outside the BMP are a surrogate pair).
     fn to_unicode(&self) -> String {
@@ -234,10 +245,13 @@ fn write_file(contents: &[Vec<u8>], glyphs: &Glyphs, encrypted: bool, compressed
         b"<< /Type /Font /Subtype /Type0 /BaseFont /FGFSong /Encoding /Identity-H \
           /DescendantFonts [4 0 R] /ToUnicode 5 0 R >>"
             .to_vec(),
-        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /FGFSong \
-          /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> \
-          /FontDescriptor 6 0 R /DW 1000 >>"
-            .to_vec(),
+        format!(
+            "<< /Type /Font /Subtype /CIDFontType2 /BaseFont /FGFSong \
+             /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> \
+             /FontDescriptor 6 0 R /DW 1000 /W [1 [{}]] >>",
+            glyphs.widths()
+        )
+        .into_bytes(),
         stream_object("", cmap.as_bytes()),
         b"<< /Type /FontDescriptor /FontName /FGFSong /Flags 4 /FontBBox [0 -140 1000 860] \
           /ItalicAngle 0 /Ascent 860 /Descent -140 /CapHeight 700 /StemV 80 >>"
