@@ -24,6 +24,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &[proto.join("fgf/v1/tagger.proto")],
             std::slice::from_ref(&proto),
         )?;
+    // serde Serialize/Deserialize for every message, in protobuf's JSON
+    // mapping (lowerCamelCase names, enums by name, bytes as base64,
+    // defaults left out): the JSON over HTTP API and `fgf tag` output.
+    let descriptors = std::fs::read(out_dir.join("fgf_descriptor.bin"))?;
+    pbjson_build::Builder::new()
+        .register_descriptors(&descriptors)?
+        .build(&[".fgf.v1"])?;
     println!("cargo:rerun-if-changed={}", proto.display());
     Ok(())
 }

@@ -3,11 +3,10 @@
 //! `fgf_grpc`: the service and its client plumbing).
 //!
 //! [`cli`] is the command line (one module per subcommand); [`batch`] is `fgf tag` (inputs, balanced TagStreams, retries, ordered
-//! output, resume, `--local`), [`protojson`] its proto3 JSON output,
+//! output, resume, `--local`; its JSON is `fgf_grpc::json`),
 //! [`loadgen`] is `fgf bench` and [`soak`] is `fgf soak`.
 
 pub mod batch;
 pub mod cli;
 pub mod loadgen;
-pub mod protojson;
 pub mod soak;

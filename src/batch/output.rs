@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::progress::Progress;
 use super::{Outcome, csv_writer};
-use crate::protojson;
+use fgf_grpc::json as protojson;
 
 /// Where results go, in input order.
 pub struct OrderedWriter {

@@ -11,6 +11,7 @@ mod deploy;
 mod formats;
 mod fuzz_regressions;
 mod grpc;
+mod http;
 mod layout;
 mod logging;
 mod model;

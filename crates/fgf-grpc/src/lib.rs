@@ -17,6 +17,8 @@ pub mod client;
 pub mod codec;
 pub mod convert;
 pub mod fuzzing;
+pub mod http;
+pub mod json;
 pub mod limits;
 pub mod logging;
 pub mod memory;
@@ -30,6 +32,8 @@ pub mod tls;
 /// Code generated from `proto/fgf/v1/tagger.proto`.
 pub mod pb {
     tonic::include_proto!("fgf.v1");
+    // serde in protobuf's JSON mapping (pbjson-build, see build.rs).
+    include!(concat!(env!("OUT_DIR"), "/fgf.v1.serde.rs"));
 
     /// Encoded descriptor set of the proto, served by reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("fgf_descriptor");

@@ -102,6 +102,11 @@ pub async fn serve(
     // oversized document gets INVALID_ARGUMENT naming the limit (in a
     // TagStream, as its own answer, and the stream goes on); only a message
     // over the ceiling is refused unread (see Limits::decode_ceiling).
+    let http_api = crate::http::HttpApi::new(
+        service.clone(),
+        config.auth.clone(),
+        limits.decode_ceiling(),
+    );
     let tagger_server = TaggerServer::new(service)
         .max_decoding_message_size(limits.decode_ceiling())
         .max_encoding_message_size(usize::MAX);
@@ -141,11 +146,22 @@ pub async fn serve(
     // The per-connection call limit is CallGuard's (tonic's own answers
     // "Too many active requests for the connection", naming neither the
     // limit nor the remedy).
-    let router = Server::builder()
-        .add_service(health_service)
+    let mut grpc = tonic::service::Routes::builder();
+    grpc.add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(Authenticated::new(tagger_server, &token, &telemetry));
+    // The JSON over HTTP API on the same port (HTTP/1.1 and h2c), see
+    // crate::http; a path nobody serves gets UNIMPLEMENTED over gRPC, a
+    // JSON 404 otherwise.
+    let routes = grpc
+        .routes()
+        .into_axum_router()
+        .merge(http_api.router())
+        .fallback(crate::http::fallback);
+    let router = Server::builder()
+        .accept_http1(true)
+        .add_routes(tonic::service::Routes::from(routes));
     match config.tls.clone() {
         Some(tls) => {
             router

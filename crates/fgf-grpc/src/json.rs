@@ -1,13 +1,17 @@
-//! The proto3 canonical JSON form of the messages `fgf tag` writes.
+//! The proto3 canonical JSON form of a TagResponse, as `fgf tag` writes it
+//! and `POST /v1/tag` answers ([`crate::http`]): one encoder, so the two
+//! are byte-identical.
 //!
 //! Field names are lowerCamelCase, enums are their value names, fields at
 //! their default value are left out, as protobuf's JSON mapping specifies;
 //! so each output line is what `grpcurl` or any protobuf JSON printer would
-//! show for the same TagResponse.
+//! show for the same TagResponse. Floats are written as Go's protojson
+//! writes them (`0.97466385`, `1`), which serde's f32 output is not (`1.0`):
+//! the other messages go through the pbjson-generated serde impls.
 
 use serde_json::{Map, Value, json};
 
-use fgf_grpc::pb;
+use crate::pb;
 
 /// A `float` field as protobuf JSON printers write it (grpcurl, Go's
 /// protojson): the shortest decimal that reads back as the same f32
