@@ -271,3 +271,56 @@ fn overload_is_429_resource_exhausted() {
         assert!(message.contains("retry"), "{message}");
     }
 }
+
+#[test]
+fn grpc_web_calls_tag_as_a_browser_client_does() {
+    use prost::Message;
+    let server = TestServer::start(&[]);
+    let request = fgf_grpc::pb::TagRequest {
+        id: "web".into(),
+        text: "全面推行告知承诺制，企业开办全程网上办理。".into(),
+        ..Default::default()
+    };
+    // A gRPC-Web body: one data frame (flag 0, big-endian length, message).
+    let message = request.encode_to_vec();
+    let mut body = vec![0u8];
+    body.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    body.extend_from_slice(&message);
+    let (head, raw) = raw_call(&server, "/fgf.v1.Tagger/Tag", &body);
+    assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/grpc-web"),
+        "{head}"
+    );
+    assert_eq!(raw[0], 0, "a data frame first");
+    let len = u32::from_be_bytes(raw[1..5].try_into().unwrap()) as usize;
+    let response = fgf_grpc::pb::TagResponse::decode(&raw[5..5 + len]).unwrap();
+    assert_eq!(response.id, "web");
+    assert!(!response.spans.is_empty());
+    // Then the trailers frame (flag 0x80) with grpc-status 0.
+    let trailers = String::from_utf8_lossy(&raw[5 + len + 5..]);
+    assert_eq!(raw[5 + len], 0x80);
+    assert!(trailers.contains("grpc-status:0"), "{trailers}");
+}
+
+/// A gRPC-Web call over HTTP/1.0 (so the answer is not chunked): the
+/// header block and the body's bytes, read until the server closes.
+fn raw_call(server: &TestServer, path: &str, body: &[u8]) -> (String, Vec<u8>) {
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.0\r\nHost: {}\r\nContent-Type: application/grpc-web+proto\r\n\
+         X-Grpc-Web: 1\r\nContent-Length: {}\r\n\r\n",
+        server.addr,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    (
+        String::from_utf8_lossy(&raw[..split]).into_owned(),
+        raw[split + 4..].to_vec(),
+    )
+}

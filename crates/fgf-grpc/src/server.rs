@@ -1,4 +1,6 @@
-//! Running the gRPC server: listener, health, reflection, graceful shutdown.
+//! Running the gRPC server: listener, health, reflection, graceful shutdown,
+//! and on the same port gRPC-Web (tonic-web) and the JSON over HTTP API
+//! ([`crate::http`]).
 //!
 //! [`serve`] takes an already-bound listener (so callers, tests included, can
 //! bind port 0 and learn the address) and a shutdown future. Alongside
@@ -159,8 +161,11 @@ pub async fn serve(
         .into_axum_router()
         .merge(http_api.router())
         .fallback(crate::http::fallback);
+    // gRPC-Web (browser clients: application/grpc-web[-text]) is turned
+    // into gRPC in front of every route; other requests pass untouched.
     let router = Server::builder()
         .accept_http1(true)
+        .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(tonic::service::Routes::from(routes));
     match config.tls.clone() {
         Some(tls) => {
