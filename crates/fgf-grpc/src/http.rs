@@ -7,6 +7,7 @@
 //! | `POST /v1/segment` | a SegmentRequest | a SegmentResponse |
 //! | `GET /v1/model` | | a ModelInfo |
 //! | `GET /healthz` | | `{"status": "SERVING"}` (503 `NOT_SERVING` while draining) |
+//! | `GET /` | | the page ([`crate::web`]) |
 //!
 //! Bodies are the messages in protobuf's JSON mapping (lowerCamelCase
 //! names or the proto names, enums by name or number, `content` as base64);
@@ -68,6 +69,7 @@ impl HttpApi {
             .route("/healthz", get(healthz))
             .method_not_allowed_fallback(method_not_allowed)
             .with_state(self)
+            .merge(crate::web::router())
     }
 
     /// The token check of the Tagger rpcs: a refusal is counted and logged

@@ -28,6 +28,7 @@ pub mod service;
 pub mod status;
 pub mod telemetry;
 pub mod tls;
+pub mod web;
 
 /// Code generated from `proto/fgf/v1/tagger.proto`.
 pub mod pb {

@@ -156,16 +156,18 @@ pub async fn serve(
     // The JSON over HTTP API on the same port (HTTP/1.1 and h2c), see
     // crate::http; a path nobody serves gets UNIMPLEMENTED over gRPC, a
     // JSON 404 otherwise.
+    // gRPC-Web (browser clients: application/grpc-web[-text]) is turned
+    // into gRPC in front of the gRPC services only: tonic-web answers any
+    // other HTTP/1.1 request with 400, so the JSON API and the page sit
+    // beside it, not behind it.
     let routes = grpc
         .routes()
         .into_axum_router()
+        .layer(tonic_web::GrpcWebLayer::new())
         .merge(http_api.router())
         .fallback(crate::http::fallback);
-    // gRPC-Web (browser clients: application/grpc-web[-text]) is turned
-    // into gRPC in front of every route; other requests pass untouched.
     let router = Server::builder()
         .accept_http1(true)
-        .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(tonic::service::Routes::from(routes));
     match config.tls.clone() {
         Some(tls) => {

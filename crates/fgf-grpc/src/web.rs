@@ -1,0 +1,66 @@
+//! The page `fgf serve` shows at `/`: paste a document or drop a file, see
+//! its spans tinted by pillar, theme chips whose evidence is underlined on
+//! hover or focus, the pillar shares and top themes, the model's labels,
+//! and download the answer. Plain HTML, CSS and JavaScript in `web/`,
+//! embedded in the binary (no build chain, no CDN, nothing fetched but this
+//! server's own `/v1/tag` and `/v1/model`; the Content-Security-Policy says
+//! so to the browser).
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+const INDEX: &str = include_str!("web/index.html");
+const SCRIPT: &str = include_str!("web/app.js");
+const STYLE: &str = include_str!("web/app.css");
+
+/// Only this server: scripts, styles, fetches; no inline script.
+const POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; \
+                      base-uri 'none'; frame-ancestors 'none'";
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_SECURITY_POLICY, POLICY),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+}
+
+/// `/`, `/app.js` and `/app.css`.
+pub fn router() -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { asset("text/html; charset=utf-8", INDEX) }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+        )
+        .route(
+            "/app.css",
+            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_loads_nothing_from_elsewhere() {
+        for asset in [INDEX, SCRIPT, STYLE] {
+            assert!(!asset.contains("http://") && !asset.contains("https://"));
+            assert!(!asset.contains("//cdn") && !asset.contains("@import"));
+        }
+        assert!(INDEX.contains(r#"<script src="/app.js">"#));
+        assert!(
+            !INDEX.contains("<script>"),
+            "no inline script: the CSP forbids it"
+        );
+    }
+}
