@@ -8,10 +8,10 @@ use std::net::TcpStream;
 use crate::common::{REPLY, TestServer};
 
 /// An HTTP answer: status, headers (names lowercased), body.
-struct Answer {
+pub(crate) struct Answer {
     status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Answer {
@@ -22,7 +22,7 @@ impl Answer {
             .map(|(_, v)| v.as_str())
     }
 
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
 
@@ -89,7 +89,7 @@ fn call(server: &TestServer, method: &str, path: &str, headers: &[&str], body: &
     }
 }
 
-fn post(server: &TestServer, path: &str, body: &serde_json::Value) -> Answer {
+pub(crate) fn post(server: &TestServer, path: &str, body: &serde_json::Value) -> Answer {
     call(
         server,
         "POST",

@@ -5,6 +5,7 @@
 
 mod architecture;
 mod batch;
+mod browser;
 mod cli;
 mod common;
 mod deploy;

@@ -5,7 +5,9 @@
 //
 // A link can carry a document: /?text=...&granularity=sentence&focus=CODE
 // tags it on load and focuses the first chip of label CODE (its evidence
-// underlined), for sharing a result and for the browser test.
+// underlined), for sharing a result and for the browser test; &repeat=N
+// makes the document the text N times (a large document for measuring the
+// page, which a link cannot carry).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -142,7 +144,8 @@ function drawSummary(summary) {
 }
 
 // Fills `node` with the code points [start, end) of the document, the
-// ranges in `marks` (absolute code point offsets) wrapped in <mark>.
+// ranges in `marks` (absolute code point offsets; overlapping ones merged)
+// wrapped in <mark>.
 function fill(node, cps, start, end, marks) {
   const parts = [];
   let at = start;
@@ -150,8 +153,13 @@ function fill(node, cps, start, end, marks) {
     .map(([a, b]) => [Math.max(a, start), Math.min(b, end)])
     .filter(([a, b]) => a < b)
     .sort((x, y) => x[0] - y[0]);
+  const merged = [];
   for (const [a, b] of sorted) {
-    if (a < at) continue;
+    const last = merged[merged.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else merged.push([a, b]);
+  }
+  for (const [a, b] of merged) {
     parts.push(document.createTextNode(cps.slice(at, a).join("")));
     const m = el("mark", { className: "evidence" }, cps.slice(a, b).join(""));
     m.dataset.start = a;
@@ -244,7 +252,8 @@ function setUp() {
   loadModel();
   const params = new URLSearchParams(location.search);
   if (params.has("text")) {
-    text.value = params.get("text");
+    const times = Math.min(Math.max(parseInt(params.get("repeat") || "1", 10) || 1, 1), 10000);
+    text.value = params.get("text").repeat(times);
     if (params.get("granularity") === "sentence") {
       document.querySelector("input[value=GRANULARITY_SENTENCE]").checked = true;
     }
