@@ -698,7 +698,7 @@ mod tests {
     fn a_paragraph_runs_on_across_a_page_break() {
         // Lines of 20 columns; page 1 ends mid-sentence, page 2 starts
         // with the rest after its running header.
-        let text = "　　县政务服务中心设立综合窗口，推行前台\n综合受理、后台分类审批、统一窗口出件，\n\n- 1 -\n\u{c}城南县人民政府公报\n材料一次提交，结果统一送达。\n　　下一步，我们将继续深化改革，不断提升\n服务质量和办事效率，持续优化营商环境。\n\n- 2 -\n\u{c}城南县人民政府公报\n";
+        let text = "　　县政务服务中心设立综合窗口，实行收件\n与审核分开、材料在网上流转、证照邮寄，\n\n- 1 -\n\u{c}城南县人民政府公报\n材料一次提交，结果统一送达。\n　　下一步，我们将继续深化改革，不断提升\n服务质量和办事效率，持续优化营商环境。\n\n- 2 -\n\u{c}城南县人民政府公报\n";
         let got: Vec<&str> = reflow(text).iter().map(|s| s.slice(text)).collect();
         assert_eq!(got.len(), 4, "{got:?}");
         assert!(
@@ -736,7 +736,7 @@ mod tests {
     #[test]
     fn a_paragraph_per_line_runs_on_across_a_page_break_too() {
         // A PDF's text with one line per paragraph: no wrap width.
-        let text = "　　县政务服务中心设立综合窗口，推行前台综合受理、后台分类审批、统一窗口出件，申请\n\n- 1 -\n\u{c}城南县人民政府公报\n材料一次提交，结果统一送达。\n　　二、加强监管\n　　下一步，我们将继续深化改革。\n\n- 2 -\n\u{c}城南县人民政府公报\n";
+        let text = "　　县政务服务中心设立综合窗口，实行收件与审核分开、材料在网上流转、证照邮寄，申请\n\n- 1 -\n\u{c}城南县人民政府公报\n材料一次提交，结果统一送达。\n　　二、加强监管\n　　下一步，我们将继续深化改革。\n\n- 2 -\n\u{c}城南县人民政府公报\n";
         let got: Vec<&str> = reflow(text).iter().map(|s| s.slice(text)).collect();
         assert!(
             got[0].starts_with("县政务服务中心") && got[0].ends_with("结果统一送达。"),
