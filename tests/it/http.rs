@@ -40,34 +40,7 @@ impl Answer {
 
 /// One request on its own connection.
 fn call(server: &TestServer, method: &str, path: &str, headers: &[&str], body: &[u8]) -> Answer {
-    let mut stream = TcpStream::connect(&server.addr).unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        server.addr,
-        body.len()
-    );
-    for h in headers {
-        head.push_str(h);
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
-    // A server that refuses a body unread answers and closes while it is
-    // being sent: the write fails, the answer is there to read.
-    let _ = stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(body));
-    let mut raw = Vec::new();
-    let mut chunk = [0u8; 65536];
-    while let Ok(n) = stream.read(&mut chunk) {
-        if n == 0 {
-            break;
-        }
-        raw.extend_from_slice(&chunk[..n]);
-    }
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a header block");
+    let (raw, split) = exchange(server, method, path, "HTTP/1.1", headers, body);
     let head = String::from_utf8(raw[..split].to_vec()).unwrap();
     let mut lines = head.split("\r\n");
     let status = lines
@@ -304,21 +277,53 @@ fn grpc_web_calls_tag_as_a_browser_client_does() {
     assert!(trailers.contains("grpc-status:0"), "{trailers}");
 }
 
-/// A gRPC-Web call over HTTP/1.0 (so the answer is not chunked): the
-/// header block and the body's bytes, read until the server closes.
-fn raw_call(server: &TestServer, path: &str, body: &[u8]) -> (String, Vec<u8>) {
+/// Sends one request on its own connection (`Connection: close`) and
+/// reads the answer until the server closes: the raw bytes and where the
+/// header block ends.
+fn exchange(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    version: &str,
+    headers: &[&str],
+    body: &[u8],
+) -> (Vec<u8>, usize) {
     let mut stream = TcpStream::connect(&server.addr).unwrap();
-    let head = format!(
-        "POST {path} HTTP/1.0\r\nHost: {}\r\nContent-Type: application/grpc-web+proto\r\n\
-         X-Grpc-Web: 1\r\nContent-Length: {}\r\n\r\n",
+    let mut head = format!(
+        "{method} {path} {version}\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
         server.addr,
         body.len()
     );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    // A server that refuses a body unread answers and closes while it is
+    // being sent: the write fails, the answer is there to read.
+    let _ = stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body));
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let mut chunk = [0u8; 65536];
+    while let Ok(n) = stream.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&chunk[..n]);
+    }
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block");
+    (raw, split)
+}
+
+/// A gRPC-Web call over HTTP/1.0 (so the answer is not chunked): the
+/// header block and the body's bytes.
+fn raw_call(server: &TestServer, path: &str, body: &[u8]) -> (String, Vec<u8>) {
+    let headers = ["Content-Type: application/grpc-web+proto", "X-Grpc-Web: 1"];
+    let (raw, split) = exchange(server, "POST", path, "HTTP/1.0", &headers, body);
     (
         String::from_utf8_lossy(&raw[..split]).into_owned(),
         raw[split + 4..].to_vec(),

@@ -40,6 +40,12 @@ impl TextSpan {
     pub fn char_len(&self) -> usize {
         self.char_end - self.char_start
     }
+
+    /// Extends the span to the end of `later`, a span after it.
+    fn extend_to(&mut self, later: TextSpan) {
+        self.end = later.end;
+        self.char_end = later.char_end;
+    }
 }
 
 /// Characters trimmed from both ends of paragraphs and sentences.
@@ -287,10 +293,9 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
         .filter(|(l, f)| l.span.is_some() && !**f)
         .map(|(l, _)| l.indent + l.width)
         .collect();
-    let Some(w) = wrap_width(&widths) else {
-        return lines_across_page_breaks(text, &all, &furniture);
-    };
-    let slack = wrap_slack(w);
+    // None: not hard-wrapped, one paragraph per line (but across a page
+    // break).
+    let w = wrap_width(&widths);
     let indented = content.iter().filter(|l| l.indent >= 2).count();
     let uses_indent = indented > 0 && indented * 2 < content.len();
 
@@ -303,12 +308,9 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
         i += 1;
         if (is_furniture || line.span.is_none())
             && let Some((p, last, false)) = open.as_mut()
-            && let Some(next) =
-                continues_after_page_break(text, &all, &furniture, i - 1, last, Some(w))
+            && let Some(next) = continues_after_page_break(text, &all, &furniture, i - 1, last, w)
         {
-            let span = all[next].span.expect("a content line");
-            p.end = span.end;
-            p.char_end = span.char_end;
+            p.extend_to(all[next].span.expect("a content line"));
             *last = all[next];
             i = next + 1;
             continue;
@@ -319,8 +321,9 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
             }
             continue;
         };
-        let joins = match &open {
-            Some((_, prev, prev_furniture)) if !is_furniture && !prev_furniture => {
+        let joins = match (&open, w) {
+            (Some((_, prev, prev_furniture)), Some(w)) if !is_furniture && !prev_furniture => {
+                let slack = wrap_slack(w);
                 let prev_text = prev.span.map_or("", |s| s.slice(text));
                 let next_text = span.slice(text);
                 let reach = prev.indent + prev.width;
@@ -353,8 +356,7 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
         };
         if joins {
             if let Some((p, last, _)) = open.as_mut() {
-                p.end = span.end;
-                p.char_end = span.char_end;
+                p.extend_to(span);
                 *last = *line;
             }
         } else {
@@ -366,35 +368,6 @@ pub fn reflow(text: &str) -> Vec<TextSpan> {
     }
     if let Some((p, _, _)) = open {
         out.push(p);
-    }
-    out
-}
-
-/// Text that is not hard-wrapped: one paragraph per line, but for a
-/// paragraph that runs on across a page break
-/// ([`continues_after_page_break`]), as in a PDF's text with one line per
-/// paragraph.
-fn lines_across_page_breaks(text: &str, all: &[Line], furniture: &[bool]) -> Vec<TextSpan> {
-    let mut out: Vec<TextSpan> = Vec::new();
-    let mut last: Option<Line> = None;
-    let mut i = 0;
-    while i < all.len() {
-        if let Some(l) = last.filter(|_| all[i].span.is_none() || furniture[i])
-            && let Some(next) = continues_after_page_break(text, all, furniture, i, &l, None)
-        {
-            let span = all[next].span.expect("a content line");
-            let p = out.last_mut().expect("the paragraph of `last`");
-            p.end = span.end;
-            p.char_end = span.char_end;
-            last = Some(all[next]);
-            i = next + 1;
-            continue;
-        }
-        if let Some(span) = all[i].span {
-            out.push(span);
-            last = (!furniture[i]).then_some(all[i]);
-        }
-        i += 1;
     }
     out
 }

@@ -737,19 +737,11 @@ impl<'d> Reader<'d> {
             match item {
                 Object::String(bytes, _) => match font.decoder.decode(bytes) {
                     Some(s) => {
-                        let mut estimate = 0.0;
-                        for c in s.chars() {
-                            estimate += if is_wide(c) { size } else { size / 2.0 };
-                            if c == '\u{FFFD}' {
-                                self.replacement += 1;
-                            }
-                            if !c.is_whitespace() {
-                                self.chars += 1;
-                            }
-                        }
+                        self.replacement += s.matches('\u{FFFD}').count();
+                        self.chars += s.chars().filter(|c| !c.is_whitespace()).count();
                         advance += match &font.widths {
                             Some(w) => w.advance(bytes, state),
-                            None => estimate * state.scale,
+                            None => estimated_advance(&s, size) * state.scale,
                         };
                         text.push_str(&s);
                     }
@@ -785,6 +777,14 @@ impl<'d> Reader<'d> {
         tm = after;
         tm
     }
+}
+
+/// The advance of `s` for a font that gives no widths: a wide char 1 em,
+/// others 1/2.
+fn estimated_advance(s: &str, size: f32) -> f32 {
+    s.chars()
+        .map(|c| if is_wide(c) { size } else { size / 2.0 })
+        .sum()
 }
 
 /// CJK ideographs, kana, hangul and full-width forms: one em wide.
