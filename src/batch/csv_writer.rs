@@ -31,34 +31,72 @@ fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
         .map_or(&[], Vec::as_slice)
 }
 
+/// What the CSV and the HTML report's table show of one tagged document,
+/// read from its output line (a TagResponse in proto JSON).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocRow {
+    pub id: String,
+    /// Characters in the spans (the document without the whitespace
+    /// between paragraphs).
+    pub chars: u64,
+    /// Characters in body spans.
+    pub body_chars: u64,
+    /// Shares of body characters per pillar.
+    pub fang: f64,
+    pub guan: f64,
+    pub fu: f64,
+    /// The top three theme codes by share.
+    pub themes: Vec<String>,
+}
+
+impl DocRow {
+    pub fn from_line(line: &Value) -> Self {
+        let summary = line.get("summary").unwrap_or(&Value::Null);
+        let share = |code: &str| {
+            list(summary, "pillars")
+                .iter()
+                .find(|p| p.get("code").and_then(Value::as_str) == Some(code))
+                .and_then(|p| p.get("share").and_then(Value::as_f64))
+                .unwrap_or(0.0)
+        };
+        Self {
+            id: line
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            chars: list(line, "spans")
+                .iter()
+                .map(|s| uint(s, "charEnd").saturating_sub(uint(s, "charStart")))
+                .sum(),
+            body_chars: uint(summary, "bodyChars"),
+            fang: share("fang"),
+            guan: share("guan"),
+            fu: share("fu"),
+            themes: list(summary, "themes")
+                .iter()
+                .take(3)
+                .filter_map(|t| t.get("code").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+}
+
 /// The CSV row (with its newline) of one output line (a TagResponse in
 /// proto JSON).
 pub fn row(line: &Value) -> String {
-    let summary = line.get("summary").unwrap_or(&Value::Null);
-    let share = |code: &str| {
-        list(summary, "pillars")
-            .iter()
-            .find(|p| p.get("code").and_then(Value::as_str) == Some(code))
-            .and_then(|p| p.get("share").and_then(Value::as_f64))
-            .unwrap_or(0.0)
-    };
-    let chars: u64 = list(line, "spans")
-        .iter()
-        .map(|s| uint(s, "charEnd").saturating_sub(uint(s, "charStart")))
-        .sum();
-    let top: Vec<&str> = list(summary, "themes")
-        .iter()
-        .take(3)
-        .filter_map(|t| t.get("code").and_then(Value::as_str))
-        .collect();
+    let r = DocRow::from_line(line);
     format!(
-        "{},{chars},{},{:.3},{:.3},{:.3},{}\n",
-        field(line.get("id").and_then(Value::as_str).unwrap_or("")),
-        uint(summary, "bodyChars"),
-        share("fang"),
-        share("guan"),
-        share("fu"),
-        field(&top.join(";"))
+        "{},{},{},{:.3},{:.3},{:.3},{}\n",
+        field(&r.id),
+        r.chars,
+        r.body_chars,
+        r.fang,
+        r.guan,
+        r.fu,
+        field(&r.themes.join(";"))
     )
 }
 

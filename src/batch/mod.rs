@@ -41,10 +41,12 @@
 //! `admission` (resume skips, repeated ids), `servers` (URLs, probes, the
 //! pre-flight, the watcher), `stream` (one TagStream worker, retries),
 //! `remote` (the balanced run), `local` (`--local`), `output` (the
-//! ordered writer, resume), [`csv_writer`] (`--summary`) and `progress`.
+//! ordered writer, resume), [`csv_writer`] (`--summary`), `html_report`
+//! (`--html`) and `progress`.
 
 mod admission;
 pub mod csv_writer;
+mod html_report;
 mod inputs;
 mod local;
 mod output;

@@ -1,9 +1,10 @@
 //! Where results go: [`OrderedWriter`] writes one proto-JSON TagResponse
 //! line per document in input order (each line with one `write` call), the
-//! error file (created on the first failure) and the `--summary` CSV, and
-//! fsyncs at the end. With `resume`, the earlier output is read back first:
-//! a torn last line is cut off, the ids of the kept lines are counted
-//! ([`Written`]) and the CSV is rebuilt from them.
+//! error file (created on the first failure), the `--summary` CSV and the
+//! `--html` report, and fsyncs at the end. With `resume`, the earlier
+//! output is read back first: a torn last line is cut off, the ids of the
+//! kept lines are counted ([`Written`]) and the CSV and the report are
+//! rebuilt from them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
@@ -15,6 +16,7 @@ use std::sync::atomic::Ordering;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+use super::html_report::HtmlReport;
 use super::progress::Progress;
 use super::{Outcome, csv_writer};
 use fgf_grpc::json as protojson;
@@ -27,6 +29,7 @@ pub struct OrderedWriter {
     /// Created on the first failure, so a clean run leaves no error file.
     errors: Option<File>,
     summary: Option<csv_writer::CsvWriter>,
+    html: Option<HtmlReport>,
     next: u64,
     waiting: BTreeMap<u64, Outcome>,
     progress: Arc<Progress>,
@@ -42,6 +45,8 @@ pub struct OutputPaths {
     pub errors: PathBuf,
     /// Optional per-document CSV.
     pub summary: Option<PathBuf>,
+    /// Optional HTML report.
+    pub html: Option<PathBuf>,
     /// Skip documents already in `out` and append.
     pub resume: bool,
 }
@@ -51,8 +56,9 @@ pub type Written = HashMap<String, usize>;
 
 /// Reads an output file to resume it: cuts a torn last line (or anything
 /// after the first line that is not a whole JSON object), counts the ids
-/// of the kept lines and gives each kept line to `csv`.
-fn resume_scan(path: &Path, mut csv: Option<&mut csv_writer::CsvWriter>) -> Result<Written> {
+/// of the kept lines and gives each kept line to `kept` (which rebuilds the
+/// CSV and the report).
+fn resume_scan(path: &Path, mut kept: impl FnMut(&str, &Value) -> Result<()>) -> Result<Written> {
     let mut ids = Written::new();
     if !path.exists() {
         return Ok(ids);
@@ -80,9 +86,7 @@ fn resume_scan(path: &Path, mut csv: Option<&mut csv_writer::CsvWriter>) -> Resu
         // An empty id is left out of proto JSON.
         let id = value.get("id").and_then(Value::as_str).unwrap_or("");
         *ids.entry(id.to_string()).or_default() += 1;
-        if let Some(csv) = csv.as_deref_mut() {
-            csv.row(&value)?;
-        }
+        kept(std::str::from_utf8(&line)?, &value)?;
         good_len += n as u64;
     }
     drop(reader);
@@ -113,13 +117,25 @@ impl OrderedWriter {
                 Some(w)
             }
         };
+        let mut html = match &paths.html {
+            None => None,
+            Some(p) => Some(HtmlReport::create(p)?),
+        };
         let mut skip = Written::new();
         let (out, out_file): (Box<dyn Write + Send>, Option<File>) = match &paths.out {
             None => (Box::new(std::io::stdout()), None),
             Some(p) => {
                 let file = if paths.resume {
-                    skip = resume_scan(p, summary.as_mut())
-                        .with_context(|| format!("reading {} to resume", p.display()))?;
+                    skip = resume_scan(p, |line, value| {
+                        if let Some(csv) = &mut summary {
+                            csv.row(value)?;
+                        }
+                        if let Some(html) = &mut html {
+                            html.tagged(line, value)?;
+                        }
+                        Ok(())
+                    })
+                    .with_context(|| format!("reading {} to resume", p.display()))?;
                     OpenOptions::new().create(true).append(true).open(p)
                 } else {
                     File::create(p)
@@ -150,6 +166,7 @@ impl OrderedWriter {
                 errors_path: paths.errors.clone(),
                 errors: None,
                 summary,
+                html,
                 next: 0,
                 waiting: BTreeMap::new(),
                 progress,
@@ -181,9 +198,15 @@ impl OrderedWriter {
                 if let Some(s) = &mut self.summary {
                     s.row(&value)?;
                 }
+                if let Some(html) = &mut self.html {
+                    html.tagged(&line, &value)?;
+                }
                 self.progress.tagged.fetch_add(1, Ordering::Relaxed);
             }
             Outcome::Failed { id, code, message } => {
+                if let Some(html) = &mut self.html {
+                    html.failed(&id, fgf_grpc::status::code_name(code), &message);
+                }
                 let mut line = serde_json::json!({
                     "id": id,
                     "code": fgf_grpc::status::code_name(code),
@@ -218,6 +241,9 @@ impl OrderedWriter {
         if let Some(mut s) = self.summary {
             s.0.flush()?;
             s.0.get_ref().sync_all()?;
+        }
+        if let Some(html) = self.html {
+            html.finish()?;
         }
         Ok(())
     }

@@ -41,6 +41,12 @@ pub struct TagArgs {
     /// body_chars, fang, guan, fu, top_themes (see README).
     #[arg(long)]
     pub summary: Option<PathBuf>,
+    /// Also write one self-contained HTML page for reviewing the batch: a
+    /// sortable table of the documents (id, size, pillar shares, top
+    /// themes, failures) and each document's highlighted view. Needs span
+    /// text, so not with --omit-text.
+    #[arg(long, value_name = "FILE", conflicts_with = "omit_text")]
+    pub html: Option<PathBuf>,
     /// Continue an interrupted run: documents already in --out are
     /// skipped (an id written k times skips its first k occurrences),
     /// a torn last line is cut off, the rest is appended.
@@ -92,6 +98,7 @@ pub fn run(args: TagArgs) -> Result<()> {
         out,
         errors,
         summary,
+        html,
         resume,
         window,
         streams,
@@ -196,6 +203,7 @@ pub fn run(args: TagArgs) -> Result<()> {
         out: out.clone(),
         errors: errors.clone(),
         summary,
+        html,
         resume,
     };
     // The model before the outputs, so a bad --model leaves them as they are.

@@ -202,6 +202,7 @@ fn a_rejected_document_goes_to_the_error_file_and_the_rest_are_tagged() {
     let out = dir.path().join("out.jsonl");
     let errors = dir.path().join("errors.jsonl");
     let summary = dir.path().join("summary.csv");
+    let report = dir.path().join("report.html");
     let big = "放".repeat(10_000); // 30,000 bytes, over the server's limit
     let text = [
         serde_json::json!({"id": "ok-1", "text": "全面推行“双随机、一公开”监管。"}).to_string(),
@@ -221,6 +222,8 @@ fn a_rejected_document_goes_to_the_error_file_and_the_rest_are_tagged() {
             errors.to_str().unwrap(),
             "--summary",
             summary.to_str().unwrap(),
+            "--html",
+            report.to_str().unwrap(),
         ],
     )
     .output()
@@ -255,6 +258,54 @@ fn a_rejected_document_goes_to_the_error_file_and_the_rest_are_tagged() {
         "{csv}"
     );
     assert!(csv.contains("guan.random_inspection"), "{csv}");
+
+    // The report: each output line as a document block, and a table row
+    // for every input document in input order, the failed ones with their
+    // status.
+    let (docs, data) = report_parts(&report);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs, lines);
+    let rows = data["rows"].as_array().unwrap();
+    let row_ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        row_ids,
+        ["ok-1", "too-big", errors[1]["id"].as_str().unwrap(), "ok-2"]
+    );
+    assert_eq!(rows[0]["doc"], 0);
+    assert_eq!(rows[3]["doc"], 1);
+    assert_eq!(rows[1]["error"]["code"], "INVALID_ARGUMENT");
+    assert!(rows[0]["guan"].as_f64().unwrap() > 0.5, "{:?}", rows[0]);
+    assert_eq!(rows[0]["themes"][0], "guan.random_inspection");
+    assert_eq!(data["models"][0], lines[0]["modelVersion"]);
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains(" src="),
+        "the report loads nothing"
+    );
+}
+
+/// The document blocks of an `fgf tag --html` report, parsed, and its
+/// table data (`rows`, `models`, ...).
+pub fn report_parts(path: &Path) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let html = std::fs::read_to_string(path).unwrap();
+    let block = |from: usize| {
+        let end = from + html[from..].find("</script>").unwrap();
+        serde_json::from_str::<serde_json::Value>(&html[from..end]).unwrap()
+    };
+    let mut docs = Vec::new();
+    let mut at = 0;
+    while let Some(i) = html[at..].find(&format!(r#"class="doc" id="doc-{}">"#, docs.len())) {
+        let from = at + i + html[at + i..].find('>').unwrap() + 1;
+        docs.push(block(from));
+        at = from;
+    }
+    let marker = r#"<script type="application/json" id="report">"#;
+    let data = block(html.find(marker).expect("the report's data block") + marker.len());
+    (docs, data)
 }
 
 #[test]
@@ -791,17 +842,23 @@ fn tag_to(input: &Path, server: &str, out: &Path, extra: &[&str]) -> Output {
 }
 
 #[test]
-fn resume_with_a_summary_gives_the_uninterrupted_csv() {
+fn resume_with_a_summary_and_a_report_gives_the_uninterrupted_ones() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("docs.jsonl");
     write_docs(&input, 3_000);
     let server = TestServer::start(&[]);
     let (whole, whole_csv) = (dir.path().join("whole.jsonl"), dir.path().join("whole.csv"));
+    let whole_html = dir.path().join("whole.html");
     let output = tag_to(
         &input,
         &server.url(),
         &whole,
-        &["--summary", whole_csv.to_str().unwrap()],
+        &[
+            "--summary",
+            whole_csv.to_str().unwrap(),
+            "--html",
+            whole_html.to_str().unwrap(),
+        ],
     );
     assert!(output.status.success());
     let csv = std::fs::read_to_string(&whole_csv).unwrap();
@@ -827,7 +884,14 @@ fn resume_with_a_summary_gives_the_uninterrupted_csv() {
         lines_in(&partial) < 3_000,
         "the run finished before the kill"
     );
-    let resume = ["--summary", partial_csv.to_str().unwrap(), "--resume"];
+    let partial_html = dir.path().join("p.html");
+    let resume = [
+        "--summary",
+        partial_csv.to_str().unwrap(),
+        "--html",
+        partial_html.to_str().unwrap(),
+        "--resume",
+    ];
     let output = tag_to(&input, &server.url(), &partial, &resume);
     assert!(
         output.status.success(),
@@ -843,6 +907,13 @@ fn resume_with_a_summary_gives_the_uninterrupted_csv() {
         csv,
         "resumed CSV differs from an uninterrupted run's"
     );
+    // The report is rebuilt from the kept lines: the same documents and
+    // table as an uninterrupted run's.
+    let (whole_docs, whole_data) = report_parts(&whole_html);
+    let (docs, data) = report_parts(&partial_html);
+    assert_eq!(docs.len(), 3_000);
+    assert!(docs == whole_docs, "resumed report's documents differ");
+    assert_eq!(data["rows"], whole_data["rows"]);
     // Resuming a finished run changes nothing.
     let output = tag_to(&input, &server.url(), &partial, &resume);
     assert!(output.status.success());

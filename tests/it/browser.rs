@@ -183,3 +183,90 @@ fn browser_renders_spans_roles_and_evidence_on_the_right_characters() {
         "an empty screenshot"
     );
 }
+
+#[test]
+#[ignore = "needs Chromium: .ci/run installs it and runs this"]
+fn browser_draws_the_batch_report_sorted_and_one_document_highlighted() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("docs.jsonl");
+    let docs = [
+        (
+            "plan",
+            "关于深化“证照分离”改革的实施方案\n全面推行告知承诺制，企业开办全程网上办理，审批时限压缩至3个工作日。",
+        ),
+        (
+            "checks",
+            "在市场监管领域全面推行“双随机、一公开”监管，抽查结果向社会公示。\n建立企业信用风险分类管理制度，对失信主体实施联合惩戒。",
+        ),
+        (
+            "hall",
+            "𠀋村便民服务站实行“一窗受理、集成服务”，群众办事最多跑一次。\n联系电话：0931-7654321",
+        ),
+    ];
+    let lines: Vec<String> = docs
+        .iter()
+        .map(|(id, text)| serde_json::json!({"id": id, "text": text}).to_string())
+        .collect();
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let report = dir.path().join("report.html");
+    let out = dir.path().join("out.jsonl");
+    let status = Command::new(env!("CARGO_BIN_EXE_fgf"))
+        .args(["tag", "--local", "--out"])
+        .arg(&out)
+        .arg("--html")
+        .arg(&report)
+        .arg(&input)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (_, data) = crate::batch::report_parts(&report);
+    // The table sorted by guan's share, highest first, as the report's own
+    // data orders it; the view of document 2 (hall) open.
+    let mut by_guan: Vec<(f64, u64)> = data["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["guan"].as_f64().unwrap(), r["seq"].as_u64().unwrap()))
+        .collect();
+    by_guan.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let url = format!("file://{}#sort=-guan&doc=2", report.display());
+    let dom = rendered(&url);
+    let order: Vec<u64> = dom
+        .match_indices("<tr data-seq=\"")
+        .map(|(i, m)| {
+            let from = i + m.len();
+            dom[from..from + dom[from..].find('"').unwrap()]
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        order,
+        by_guan.iter().map(|r| r.1).collect::<Vec<_>>(),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(r#"data-key="guan" aria-sort="descending""#),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(r#"<h2 id="view-title" tabindex="-1">hall</h2>"#),
+        "{dom}"
+    );
+    let view = &dom[dom.find("<div id=\"document\">").unwrap()..];
+    let view = &view[..view.find("</section>").unwrap()];
+    assert!(
+        view.contains("data-role=\"body\"") && view.contains("data-role=\"boilerplate\""),
+        "{view}"
+    );
+    assert!(
+        view.contains("𠀋村便民服务站"),
+        "the text, rebuilt from the spans: {view}"
+    );
+    assert!(view.contains("chip fu"), "{view}");
+    assert!(
+        !view.contains("关于深化"),
+        "only the opened document is drawn: {view}"
+    );
+    assert!(dom.contains("3 documents tagged · model fgf-"), "{dom}");
+}

@@ -13,7 +13,14 @@ use axum::routing::get;
 
 const INDEX: &str = include_str!("web/index.html");
 const SCRIPT: &str = include_str!("web/app.js");
-const STYLE: &str = include_str!("web/app.css");
+/// The styles of the page and of the batch report.
+pub const STYLE: &str = include_str!("web/app.css");
+/// Drawing a TagResponse: spans tinted by pillar, chips that underline
+/// their evidence, summary bars. Shared by the page and the batch report.
+pub const RENDER_SCRIPT: &str = include_str!("web/render.js");
+/// The batch report's own script (`fgf tag --html`): the sortable table
+/// and the view of one document, drawn from the JSON embedded in the file.
+pub const REPORT_SCRIPT: &str = include_str!("web/report.js");
 
 /// Only this server: scripts, styles, fetches; no inline script.
 const POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; \
@@ -30,7 +37,7 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     )
 }
 
-/// `/`, `/app.js` and `/app.css`.
+/// `/`, `/render.js`, `/app.js` and `/app.css`.
 pub fn router() -> Router {
     Router::new()
         .route(
@@ -40,6 +47,10 @@ pub fn router() -> Router {
         .route(
             "/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+        )
+        .route(
+            "/render.js",
+            get(|| async { asset("text/javascript; charset=utf-8", RENDER_SCRIPT) }),
         )
         .route(
             "/app.css",
@@ -53,11 +64,12 @@ mod tests {
 
     #[test]
     fn the_page_loads_nothing_from_elsewhere() {
-        for asset in [INDEX, SCRIPT, STYLE] {
+        for asset in [INDEX, SCRIPT, STYLE, RENDER_SCRIPT, REPORT_SCRIPT] {
             assert!(!asset.contains("http://") && !asset.contains("https://"));
             assert!(!asset.contains("//cdn") && !asset.contains("@import"));
         }
-        assert!(INDEX.contains(r#"<script src="/app.js">"#));
+        assert!(INDEX.contains(r#"<script src="/render.js"></script>"#));
+        assert!(INDEX.contains(r#"<script src="/app.js"></script>"#));
         assert!(
             !INDEX.contains("<script>"),
             "no inline script: the CSP forbids it"
