@@ -150,6 +150,10 @@ fn browser_renders_spans_roles_and_evidence_on_the_right_characters() {
         dom.contains("id=\"model-version\">fgf-"),
         "the model version is shown"
     );
+    assert!(
+        dom.contains("<td class=\"description\">social credit system"),
+        "the labels table says what guan.credit covers"
+    );
 
     // A 100 KB document: how long the page takes from submit to drawn
     // (measured by the page itself, reported, not asserted).

@@ -575,7 +575,14 @@ async fn model_info_describes_the_taxonomy_and_scores() {
         let cv = l.cross_validation.expect("cross-validated scores");
         assert!(cv.support > 0 && cv.f1 > 0.5, "{}: {cv:?}", l.code);
         assert_eq!(l.pillar.is_empty(), !l.code.contains('.'));
+        assert!(!l.description.is_empty(), "{} has no description", l.code);
     }
+    let credit = info
+        .labels
+        .iter()
+        .find(|l| l.code == "guan.credit")
+        .unwrap();
+    assert!(credit.description.contains("失信"), "{credit:?}");
     assert!(info.train_samples > info.test_samples && info.test_samples > 0);
     assert!(info.theme_micro.unwrap().f1 > 0.5);
     assert_eq!(info.max_doc_bytes, 4 * 1024 * 1024);

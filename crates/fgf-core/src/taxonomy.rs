@@ -16,6 +16,10 @@ pub struct Label {
     pub code: String,
     /// Display name, e.g. 简政放权.
     pub name: String,
+    /// What the label covers, for people reading results (empty in models
+    /// trained before descriptions were added).
+    #[serde(default)]
+    pub description: String,
 }
 
 /// Pillars and themes, in schema order.
@@ -128,6 +132,7 @@ mod tests {
         assert_eq!(t.themes.len(), 19);
         assert_eq!(t.pillar_index(t.index_of("guan.credit").unwrap()), 1);
         assert_eq!(t.pillar_index(t.index_of("fu.public_service").unwrap()), 2);
+        assert!(t.labels().all(|l| !l.description.is_empty()));
     }
 
     #[test]

@@ -182,6 +182,7 @@ pub fn model_info(tagger: &Tagger, limits: &Limits) -> pb::ModelInfo {
         .map(|(j, label)| pb::LabelInfo {
             code: label.code.clone(),
             name: label.name.clone(),
+            description: label.description.clone(),
             pillar: if taxonomy.is_pillar(j) {
                 String::new()
             } else {

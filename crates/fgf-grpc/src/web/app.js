@@ -35,6 +35,7 @@ async function loadModel() {
       el("tr", {},
         el("td", {}, el("code", {}, l.code)),
         el("td", {}, l.name || ""),
+        el("td", { className: "description" }, l.description || ""),
         el("td", {}, (l.threshold || 0).toFixed(2)),
         el("td", {}, l.test && l.test.f1 !== undefined ? l.test.f1.toFixed(3) : "")));
     document.querySelector("#label-table tbody").replaceChildren(...rows);
