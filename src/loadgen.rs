@@ -1,14 +1,18 @@
-//! `fgf bench`: a gRPC load generator for the fgf.v1.Tagger/Tag API.
+//! `fgf bench`: a load generator for the fgf.v1.Tagger/Tag API.
 //!
 //! Any server speaking the proto can be measured: this one, or the Python
-//! baseline in `bench/python_baseline`. Two modes:
+//! baseline in `bench/python_baseline`. Three modes:
 //!
 //! * **unary**: `concurrency` tasks each call Tag in a loop (closed loop),
 //!   or, with `rate`, calls are started on a fixed schedule (open loop) and
 //!   latency counts from the scheduled start, so a slow server cannot hide
 //!   queueing (no coordinated omission);
 //! * **stream**: `concurrency` TagStream calls, each with up to `window`
-//!   documents in flight; latency is from sending a document to its answer.
+//!   documents in flight; latency is from sending a document to its answer;
+//! * **http**: `concurrency` keep-alive HTTP/1.1 connections each posting
+//!   the documents to `POST /v1/tag` as JSON in a loop (closed loop), to
+//!   compare the JSON API's cost with gRPC's on the same server. The bodies
+//!   are encoded before the run, so the client spends its time on I/O.
 //!
 //! It stops after `duration` or `count` documents and reports documents per
 //! second, MB/s, latency percentiles and errors by status code, as text and
@@ -36,6 +40,7 @@ use fgf_grpc::status::code_name;
 pub enum Mode {
     Unary,
     Stream,
+    Http,
 }
 
 /// What to run.
@@ -172,6 +177,11 @@ impl Feed {
     }
 
     fn take(&self) -> Option<&pb::TagRequest> {
+        self.take_index().map(|i| &self.docs[i])
+    }
+
+    /// The index of the next document to send.
+    fn take_index(&self) -> Option<usize> {
         if self.until.is_some_and(|u| Instant::now() >= u) {
             return None;
         }
@@ -179,7 +189,7 @@ impl Feed {
         if self.limit.is_some_and(|l| n >= l) {
             return None;
         }
-        Some(&self.docs[(n % self.docs.len() as u64) as usize])
+        Some((n % self.docs.len() as u64) as usize)
     }
 }
 
@@ -190,6 +200,9 @@ pub async fn run(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadR
     }
     if params.duration.is_none() && params.count.is_none() {
         bail!("give a duration or a count");
+    }
+    if params.mode == Mode::Http {
+        return run_http(params, &docs).await;
     }
     // One connection per concurrent caller: a server that spreads
     // connections over processes (the Python baseline's SO_REUSEPORT
@@ -223,8 +236,13 @@ pub async fn run(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadR
         (Mode::Unary, None) => run_closed_unary(&channels, &feed, &tally).await,
         (Mode::Unary, Some(rate)) => run_open_unary(&channels, &feed, rate, &tally).await,
         (Mode::Stream, _) => run_streams(&channels, &feed, params.window, &tally).await?,
+        (Mode::Http, _) => unreachable!("--mode http returned above"),
     }
-    let seconds = started.elapsed().as_secs_f64();
+    Ok(report(params, &tally, started.elapsed().as_secs_f64()))
+}
+
+/// What `tally` counted over `seconds`.
+fn report(params: &LoadParams, tally: &Tally, seconds: f64) -> LoadReport {
     let mut latencies = std::mem::take(&mut *tally.latencies.lock().expect("tally"));
     latencies.sort_unstable();
     let mean = if latencies.is_empty() {
@@ -234,7 +252,7 @@ pub async fn run(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadR
     };
     let documents = tally.documents.load(Ordering::Relaxed);
     let bytes = tally.bytes.load(Ordering::Relaxed);
-    Ok(LoadReport {
+    LoadReport {
         server: params.server.clone(),
         mode: params.mode,
         concurrency: params.concurrency,
@@ -253,7 +271,147 @@ pub async fn run(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadR
             mean_ms: mean,
         },
         errors: std::mem::take(&mut *tally.errors.lock().expect("tally")),
-    })
+    }
+}
+
+/// `--mode http`: closed loop over keep-alive HTTP/1.1 connections, each
+/// posting documents to `/v1/tag` and reading the whole answer.
+async fn run_http(params: &LoadParams, docs: &[pb::TagRequest]) -> Result<LoadReport> {
+    let authority = params
+        .server
+        .strip_prefix("http://")
+        .unwrap_or(&params.server)
+        .trim_end_matches('/')
+        .to_string();
+    if authority.contains("://") {
+        bail!("--mode http speaks plain http://, not {}", params.server);
+    }
+    // Every request encoded once, before the run.
+    let requests: Vec<(Vec<u8>, usize)> = docs
+        .iter()
+        .map(|d| {
+            let body = serde_json::json!({"id": d.id, "text": d.text}).to_string();
+            let mut head = format!(
+                "POST /v1/tag HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            );
+            if let Some(token) = &params.auth_token {
+                head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+            }
+            head.push_str("\r\n");
+            let mut bytes = head.into_bytes();
+            bytes.extend_from_slice(body.as_bytes());
+            (bytes, d.text.len())
+        })
+        .collect();
+    let docs = Arc::new(docs.to_vec());
+    let warm = Feed {
+        docs: docs.clone(),
+        next: AtomicU64::new(0),
+        limit: None,
+        until: Some(Instant::now() + params.warmup),
+        token: None,
+    };
+    let mut connections = Vec::new();
+    for _ in 0..params.concurrency.max(1) {
+        connections.push(
+            HttpConnection::open(&authority)
+                .await
+                .with_context(|| format!("connecting to {authority}"))?,
+        );
+    }
+    let warm_tally = Tally::default();
+    http_loop(&mut connections, &requests, &warm, &warm_tally).await?;
+    let feed = Feed {
+        docs,
+        next: AtomicU64::new(0),
+        limit: params.count,
+        until: params.duration.map(|d| Instant::now() + d),
+        token: None,
+    };
+    let tally = Tally::default();
+    let started = Instant::now();
+    http_loop(&mut connections, &requests, &feed, &tally).await?;
+    Ok(report(params, &tally, started.elapsed().as_secs_f64()))
+}
+
+async fn http_loop(
+    connections: &mut [HttpConnection],
+    requests: &[(Vec<u8>, usize)],
+    feed: &Feed,
+    tally: &Tally,
+) -> Result<()> {
+    let tasks = connections.iter_mut().map(|conn| async move {
+        while let Some(i) = feed.take_index() {
+            let (request, bytes) = &requests[i];
+            let started = Instant::now();
+            let status = conn.exchange(request).await?;
+            let code = (status != 200).then_some(match status {
+                400 => tonic::Code::InvalidArgument,
+                401 => tonic::Code::Unauthenticated,
+                413 | 429 => tonic::Code::ResourceExhausted,
+                503 => tonic::Code::Unavailable,
+                504 => tonic::Code::DeadlineExceeded,
+                _ => tonic::Code::Unknown,
+            });
+            tally.record(started, *bytes, code);
+        }
+        anyhow::Ok(())
+    });
+    for r in futures_util::future::join_all(tasks).await {
+        r?;
+    }
+    Ok(())
+}
+
+/// One keep-alive HTTP/1.1 connection: sends a request, reads the status
+/// line, the headers and a `Content-Length` body.
+struct HttpConnection {
+    stream: tokio::io::BufReader<tokio::net::TcpStream>,
+    body: Vec<u8>,
+}
+
+impl HttpConnection {
+    async fn open(authority: &str) -> Result<Self> {
+        let stream = tokio::net::TcpStream::connect(authority).await?;
+        stream.set_nodelay(true)?;
+        Ok(Self {
+            stream: tokio::io::BufReader::new(stream),
+            body: Vec::new(),
+        })
+    }
+
+    /// Sends `request`, reads the whole answer, returns its status.
+    async fn exchange(&mut self, request: &[u8]) -> Result<u16> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        self.stream.get_mut().write_all(request).await?;
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await?;
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .with_context(|| format!("not an HTTP answer: {line:?}"))?;
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            if self.stream.read_line(&mut line).await? == 0 {
+                bail!("the server closed the connection");
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse()?;
+            }
+        }
+        self.body.resize(length, 0);
+        self.stream.read_exact(&mut self.body).await?;
+        Ok(status)
+    }
 }
 
 async fn run_closed_unary(channels: &[Channel], feed: &Feed, tally: &Tally) {

@@ -13,7 +13,8 @@ pub struct BenchArgs {
     /// Server URL.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     pub server: String,
-    /// unary (Tag) or stream (TagStream).
+    /// unary (Tag), stream (TagStream), or http (POST /v1/tag as JSON over
+    /// keep-alive HTTP/1.1; plain http:// only).
     #[arg(long, default_value = "unary")]
     pub mode: String,
     /// Concurrent calls (unary) or streams.
@@ -74,7 +75,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let mode = match mode.as_str() {
         "unary" => Mode::Unary,
         "stream" => Mode::Stream,
-        other => anyhow::bail!("--mode {other:?}: use unary or stream"),
+        "http" => Mode::Http,
+        other => anyhow::bail!("--mode {other:?}: use unary, stream or http"),
     };
     let requests: Vec<fgf_grpc::pb::TagRequest> = match docs {
         Some(path) => crate::batch::Inputs::new(&[path])?

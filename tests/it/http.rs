@@ -329,3 +329,51 @@ fn raw_call(server: &TestServer, path: &str, body: &[u8]) -> (String, Vec<u8>) {
         raw[split + 4..].to_vec(),
     )
 }
+
+/// `fgf bench --mode http` against the server: every document answered,
+/// and refusals counted by their status.
+#[test]
+fn bench_in_http_mode_posts_the_documents_and_counts_the_answers() {
+    let run = |server: &TestServer, dir: &std::path::Path| {
+        let report = dir.join("bench.json");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fgf"))
+            .args([
+                "bench",
+                "--mode",
+                "http",
+                "--count",
+                "30",
+                "--concurrency",
+                "3",
+            ])
+            .args([
+                "--warmup",
+                "0s",
+                "--doc-size",
+                "8000",
+                "--server",
+                &server.url(),
+            ])
+            .arg("--json")
+            .arg(&report)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&report).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let report = run(&TestServer::start(&[]), dir.path());
+    assert_eq!(report["mode"], "http");
+    assert_eq!(report["documents"], 30);
+    assert_eq!(report["ok"], 30, "{report}");
+    assert!(report["mb_per_s"].as_f64().unwrap() > 0.0);
+    // Documents over the server's limit: 400, counted as INVALID_ARGUMENT.
+    let report = run(&TestServer::start(&["--max-doc-bytes", "4000"]), dir.path());
+    assert_eq!(report["ok"], 0, "{report}");
+    assert_eq!(report["errors"]["INVALID_ARGUMENT"], 30, "{report}");
+}
