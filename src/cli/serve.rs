@@ -74,6 +74,11 @@ pub struct ServeArgs {
     /// HOST:PORT as for --addr, non-loopback needs --listen-public.
     #[arg(long)]
     pub metrics_addr: Option<String>,
+    /// Let pages from this origin call the server from a browser (CORS, for
+    /// the JSON API and gRPC-Web), e.g. https://app.example.org; repeat for
+    /// more, or * for any. Off by default: only the server's own page.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
     /// Log one line per call at info (target fgf::access): rpc, peer,
     /// document id, status, bytes in and out, microseconds.
     #[arg(long)]
@@ -98,6 +103,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         tls_key,
         tls_client_ca,
         metrics_addr,
+        cors_origins,
         access_log: _,
     } = args;
     let model = fgf_core::model_path::resolve(model.as_deref())?;
@@ -114,6 +120,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
         max_inflight_bytes,
     };
     limits.check()?;
+    // Checked here so a bad origin stops the server before the model loads.
+    fgf_grpc::http::cors(&cors_origins)?;
     let auth = fgf_grpc::auth::BearerToken::configured(auth_token_file.as_deref())?;
     let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     let tls = match (&tls_cert, &tls_key) {
@@ -146,6 +154,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         tls,
         model_path: Some(model.clone()),
         metrics: None,
+        cors_origins,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers.unwrap_or(cores).max(1))

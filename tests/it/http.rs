@@ -377,3 +377,87 @@ fn bench_in_http_mode_posts_the_documents_and_counts_the_answers() {
     assert_eq!(report["ok"], 0, "{report}");
     assert_eq!(report["errors"]["INVALID_ARGUMENT"], 30, "{report}");
 }
+
+/// CORS: a page from a listed origin may call the JSON API and gRPC-Web
+/// (preflight answered, gRPC-Web's trailers exposed); another origin, or
+/// any origin on a server without `--cors-origin`, gets no CORS header.
+#[test]
+fn cors_lets_the_listed_origins_in_and_no_one_by_default() {
+    let token = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token.path(), "s3cret-token-for-cors").unwrap();
+    let server = TestServer::start(&[
+        "--cors-origin",
+        "https://app.example.org",
+        "--auth-token-file",
+        token.path().to_str().unwrap(),
+    ]);
+    // A gRPC-Web preflight: answered without the token.
+    let preflight = call(
+        &server,
+        "OPTIONS",
+        "/fgf.v1.Tagger/Tag",
+        &[
+            "Origin: https://app.example.org",
+            "Access-Control-Request-Method: POST",
+            "Access-Control-Request-Headers: content-type,x-grpc-web,authorization",
+        ],
+        b"",
+    );
+    assert_eq!(preflight.status, 200, "{}", preflight.body);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://app.example.org")
+    );
+    let allowed = preflight.header("access-control-allow-headers").unwrap();
+    for h in ["content-type", "x-grpc-web", "authorization"] {
+        assert!(allowed.contains(h), "{allowed}");
+    }
+    // The call itself, with the token.
+    let body = serde_json::json!({"text": "推行企业开办一网通办。"}).to_string();
+    let answer = call(
+        &server,
+        "POST",
+        "/v1/tag",
+        &[
+            "Origin: https://app.example.org",
+            "Content-Type: application/json",
+            "Authorization: Bearer s3cret-token-for-cors",
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.header("access-control-allow-origin"),
+        Some("https://app.example.org")
+    );
+    assert!(
+        answer
+            .header("access-control-expose-headers")
+            .unwrap()
+            .contains("grpc-status")
+    );
+    // Another origin: no allow header, so the browser keeps the answer
+    // from its page.
+    let other = call(
+        &server,
+        "OPTIONS",
+        "/v1/tag",
+        &[
+            "Origin: https://elsewhere.example.net",
+            "Access-Control-Request-Method: POST",
+        ],
+        b"",
+    );
+    assert_eq!(other.header("access-control-allow-origin"), None);
+    // No --cors-origin: no CORS header for anyone.
+    let plain = TestServer::start(&[]);
+    let answer = call(
+        &plain,
+        "GET",
+        "/v1/model",
+        &["Origin: https://app.example.org"],
+        b"",
+    );
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("access-control-allow-origin"), None);
+}

@@ -22,6 +22,11 @@
 //! ([`http_status`]). With a bearer token configured, every route but
 //! `/healthz` needs `Authorization: Bearer <token>` (401 otherwise), as the
 //! Tagger rpcs do. A body over the decode ceiling is refused unread (413).
+//!
+//! Browser apps served from another origin (calling the JSON API or
+//! gRPC-Web) need CORS: [`cors`] allows the origins given with
+//! `--cors-origin`, for the whole port. Without one, no CORS header is sent
+//! and browsers allow only this server's own page.
 
 use std::sync::Arc;
 
@@ -293,6 +298,65 @@ pub async fn fallback(request: Request) -> Response {
         ),
     }
     .into_response()
+}
+
+/// The CORS layer for `origins` (`*` for any), or `None` without any: the
+/// methods and headers the JSON API and gRPC-Web use (the bearer token,
+/// gRPC-Web's own headers), and gRPC-Web's trailers exposed to scripts.
+/// An origin that is not a valid header value is an error naming it.
+pub fn cors(origins: &[String]) -> anyhow::Result<Option<tower_http::cors::CorsLayer>> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow =
+        if origins.iter().any(|o| o == "*") {
+            AllowOrigin::any()
+        } else {
+            let mut list = Vec::new();
+            for origin in origins {
+                let trimmed = origin.trim_end_matches('/');
+                if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+                    anyhow::bail!(
+                        "--cors-origin {origin:?}: give an origin as browsers send it, \
+                     scheme://host[:port] (e.g. https://app.example.org), or * for any"
+                    );
+                }
+                list.push(HeaderValue::from_str(trimmed).map_err(|_| {
+                    anyhow::anyhow!("--cors-origin {origin:?} is not a valid origin")
+                })?);
+            }
+            AllowOrigin::list(list)
+        };
+    let names = |names: &[&'static str]| -> Vec<header::HeaderName> {
+        names
+            .iter()
+            .map(|n| header::HeaderName::from_static(n))
+            .collect()
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([
+                axum::http::Method::GET,
+                axum::http::Method::POST,
+                axum::http::Method::OPTIONS,
+            ])
+            .allow_headers(names(&[
+                "content-type",
+                "authorization",
+                "x-grpc-web",
+                "x-user-agent",
+                "grpc-timeout",
+            ]))
+            .expose_headers(names(&[
+                "grpc-status",
+                "grpc-message",
+                "grpc-status-details-bin",
+                "www-authenticate",
+            ]))
+            .max_age(std::time::Duration::from_secs(24 * 3600)),
+    ))
 }
 
 #[cfg(test)]

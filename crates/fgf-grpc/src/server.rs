@@ -48,6 +48,10 @@ pub struct ServeConfig {
     /// bound by the caller, so the port accepts before the server is
     /// announced.
     pub metrics: Option<TcpListener>,
+    /// Origins whose pages may call this server from a browser (CORS, for
+    /// the JSON API and gRPC-Web); `*` for any. Empty: none but the
+    /// server's own page.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServeConfig {
@@ -60,6 +64,7 @@ impl Default for ServeConfig {
             tls: None,
             model_path: None,
             metrics: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -166,6 +171,11 @@ pub async fn serve(
         .layer(tonic_web::GrpcWebLayer::new())
         .merge(http_api.router())
         .fallback(crate::http::fallback);
+    // CORS outermost, so a browser's preflight is answered for every path.
+    let routes = match crate::http::cors(&config.cors_origins)? {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    };
     let router = Server::builder()
         .accept_http1(true)
         .add_routes(tonic::service::Routes::from(routes));
