@@ -6,12 +6,16 @@
 #
 # Needs: a Rust toolchain, python3 with venv (PyPI reachable once for
 # bench/python_baseline/setup.sh), taskset (util-linux), 2+ cores.
-# Environment: DURATION (default 10s per run), DOC_SIZE (default 10000 bytes).
+# Environment: DURATION (default 10s per run), DOC_SIZE (default 10000 bytes),
+# PY_VARIANTS (default "jieba rjieba rjieba-stacked"): the Python baseline
+# variants to measure (server.py --variant; see bench/python_baseline/README.md),
+# one row each. Ratios are against the fastest of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
 DOC_SIZE=${DOC_SIZE:-10000}
+PY_VARIANTS=${PY_VARIANTS:-jieba rjieba rjieba-stacked}
 RUST_PORT=50151
 PY_PORT=50161
 WORK=$(mktemp -d)
@@ -22,6 +26,13 @@ cargo build --release --quiet
 FGF=target/release/fgf
 bash bench/python_baseline/setup.sh >&2
 PY=${VENV:-bench/python_baseline/.venv}/bin/python
+# Refuse unknown variants now: a server that exits at start would leave
+# wait_port waiting.
+known=$("$PY" -c 'import sys; sys.path.insert(0, "bench/python_baseline"); import fgf_baseline; print(" ".join(fgf_baseline.VARIANTS))')
+[ -n "${PY_VARIANTS// /}" ] || { echo "PY_VARIANTS is empty (known: $known)" >&2; exit 1; }
+for v in $PY_VARIANTS; do
+  case " $known " in *" $v "*) ;; *) echo "PY_VARIANTS: unknown variant $v (known: $known)" >&2; exit 1 ;; esac
+done
 
 # Wall time from exec until the port accepts connections (both servers load
 # their model before they bind).
@@ -51,8 +62,8 @@ json() { "$PY" -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 # The documents: generated from the training corpus, saved for both sides.
 DOCS=$WORK/docs.jsonl
 
-run_server() { # name cores -> starts, sets PID and READY
-  local name=$1 cores=$2 start
+run_server() { # name cores [variant] -> starts, sets PID and READY
+  local name=$1 cores=$2 variant=${3:-} start
   start=$(date +%s%N)
   if [ "$name" = rust ]; then
     taskset -c "$cores" $FGF serve --addr 127.0.0.1:$RUST_PORT \
@@ -61,14 +72,14 @@ run_server() { # name cores -> starts, sets PID and READY
     PID=$!; READY=$(wait_port $RUST_PORT "$start"); PORT=$RUST_PORT
   else
     taskset -c "$cores" "$PY" bench/python_baseline/server.py --addr 127.0.0.1:$PY_PORT \
-      --workers "$(echo "$cores" | tr ',' '\n' | wc -l)" >"$WORK/$name.log" 2>&1 &
+      --workers "$(echo "$cores" | tr ',' '\n' | wc -l)" --variant "$variant" >"$WORK/$name-$variant.log" 2>&1 &
     PID=$!; READY=$(wait_port $PY_PORT "$start"); PORT=$PY_PORT
   fi
 }
 
-measure() { # name server_cores bench_cores label
-  local name=$1 cores=$2 bcores=$3 label=$4 cpu0 cpu1
-  run_server "$name" "$cores"
+measure() { # name server_cores bench_cores label [variant]
+  local name=$1 cores=$2 bcores=$3 label=$4 variant=${5:-} cpu0 cpu1
+  run_server "$name" "$cores" "$variant"
   if [ ! -f "$DOCS" ]; then
     taskset -c "$bcores" $FGF bench --server http://127.0.0.1:$PORT --count 1 --warmup 0s \
       --doc-size "$DOC_SIZE" --write-docs "$DOCS" >/dev/null
@@ -81,6 +92,14 @@ measure() { # name server_cores bench_cores label
     --concurrency 8 --warmup 0s --duration "$DURATION" --json "$WORK/$label.peak.json" \
     >>"$WORK/bench.log" 2>&1
   cpu1=$(cpu_seconds $PID)
+  # A server that answers with errors is not being measured: stop (the
+  # Python server once refused every default request after a proto change).
+  local errors
+  errors=$(json "$WORK/$label.peak.json" "sum(d['errors'].values())")
+  if [ "$errors" != 0 ]; then
+    echo "$label: $errors of the calls failed: $(json "$WORK/$label.peak.json" "d['errors']"); see $WORK/$name*.log" >&2
+    exit 1
+  fi
   local peak mb
   peak=$(json "$WORK/$label.peak.json" "d['docs_per_s']")
   mb=$(json "$WORK/$label.peak.json" "d['bytes']/1e6")
@@ -102,35 +121,51 @@ $(peak_rss $PID) $READY" >>"$WORK/rows"
 }
 
 : >"$WORK/rows"
-echo "measuring (about 2 minutes)..." >&2
+echo "measuring (2 + 2 x $(echo $PY_VARIANTS | wc -w) servers, 2 runs of $DURATION each)..." >&2
 measure rust 0 1 rust-1core
-measure python 0 1 python-1core
+for v in $PY_VARIANTS; do measure python 0 1 "python-$v-1core" "$v"; done
 measure rust 0,1 0,1 rust-2cores
-measure python 0,1 0,1 python-2cores
+for v in $PY_VARIANTS; do measure python 0,1 0,1 "python-$v-2cores" "$v"; done
 
 # In process, one core: fgf's whole tag vs the Python pipeline's
 # transform + predict on the same documents (five times over, so that
-# loading the model is a small part of the time).
+# loading the model is a small part of the time), for each Python variant.
 for _ in 1 2 3 4 5; do cat "$DOCS"; done >"$WORK/docs5.jsonl"
 local_rate=$(taskset -c 0 $FGF tag "$WORK/docs5.jsonl" --local --threads 1 --out "$WORK/local.jsonl" 2>&1 \
   | sed -n 's/.*(\([0-9.]*\) docs\/s).*/\1/p')
-py_rate=$(taskset -c 0 "$PY" bench/python_baseline/inprocess.py "$WORK/docs5.jsonl" | "$PY" -c "import json,sys; print(round(json.load(sys.stdin)['docs_per_s'],1))")
+: >"$WORK/inprocess"
+for v in $PY_VARIANTS; do
+  echo "$v $(taskset -c 0 "$PY" bench/python_baseline/inprocess.py "$WORK/docs5.jsonl" --variant "$v" \
+    | "$PY" -c "import json,sys; print(round(json.load(sys.stdin)['docs_per_s'],1))")" >>"$WORK/inprocess"
+done
 
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); documents: $(wc -l <"$DOCS") x ~${DOC_SIZE} bytes; runs of $DURATION"
-printf '%-14s %9s %7s %8s %8s %9s %9s %9s %8s %8s\n' server docs/s MB/s p50ms p99ms p50@80% p99@80% cpu-s/MB rssMB ready-s
+# First column as wide as the longest label (python-rjieba-stacked-2cores).
+w=$(awk '{ if (length($1) > w) w = length($1) } END { print (w > 14 ? w : 14) }' "$WORK/rows")
+printf "%-${w}s %9s %7s %8s %8s %9s %9s %9s %8s %8s\n" server docs/s MB/s p50ms p99ms p50@80% p99@80% cpu-s/MB rssMB ready-s
 while read -r l a b c d e f g h i; do
-  printf '%-14s %9s %7s %8s %8s %9s %9s %9s %8s %8s\n' "$l" "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" "$i"
+  printf "%-${w}s %9s %7s %8s %8s %9s %9s %9s %8s %8s\n" "$l" "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" "$i"
 done <"$WORK/rows"
+# Ratios against the strongest Python: the variant with the most docs/s at
+# that core count.
 "$PY" - "$WORK/rows" <<'PYEOF'
 import sys
 rows = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in open(sys.argv[1])}
 names = ["docs/s", "MB/s", "p50ms", "p99ms", "p50@80%", "p99@80%", "cpu-s/MB", "rssMB", "ready-s"]
 for cores in ("1core", "2cores"):
-    r, p = rows[f"rust-{cores}"], rows[f"python-{cores}"]
+    r = rows[f"rust-{cores}"]
+    py = {k: v for k, v in rows.items() if k.startswith("python-") and k.endswith(f"-{cores}")}
+    best = max(py, key=lambda k: py[k][0])
+    p = py[best]
     print(f"python/rust {cores:<7}" + " ".join(f"{n}={b/a:.2f}" if a else f"{n}=n/a" for n, a, b in zip(names, r, p)))
+    print(f"  against {best}, the fastest of {len(py)} python variants: rust/python docs/s {r[0] / p[0]:.1f}x")
 PYEOF
-echo "in process, 1 core: fgf tag --local ${local_rate} docs/s, python transform+predict ${py_rate} docs/s (rust/python $(echo "scale=1; $local_rate / $py_rate" | bc)x)"
+while read -r v rate; do
+  echo "in process, 1 core: fgf tag --local ${local_rate} docs/s, python-$v transform+predict ${rate} docs/s (rust/python $(echo "scale=1; $local_rate / $rate" | bc)x)"
+done <"$WORK/inprocess"
+read -r best best_rate < <(sort -k2,2 -g -r "$WORK/inprocess" | head -1)
+echo "in process, 1 core: rust/python $(echo "scale=1; $local_rate / $best_rate" | bc)x against the fastest python variant, $best"
 echo "limit (jieba-rs cut alone vs the whole in-process tag, criterion, 10 KB):"
 cargo bench --quiet --bench tagging -- '10KB' 2>/dev/null \
   | awk '/^stage\//{name=$1} /thrpt:  \[/{ if (name!="") {print "  " name, $4, $5; name=""} }' \

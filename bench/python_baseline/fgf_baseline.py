@@ -1,6 +1,6 @@
 """Shared code of the Python baseline: text normalisation, the jieba
 tokenizer the TF-IDF features are built from, paragraph splitting with
-offsets, and the label decision rule.
+offsets, the label decision rule, and the variants a model can be run as.
 
 train.py, server.py and inprocess.py all import this module. model.pkl
 refers to `fgf_baseline.tokenize` by name (pickle stores functions by
@@ -17,6 +17,8 @@ from typing import NamedTuple
 
 import jieba
 import numpy as np
+import scipy.sparse
+from scipy.special import expit
 
 HERE = Path(__file__).resolve().parent
 # The repository root (bench/python_baseline/../..).
@@ -28,6 +30,20 @@ DEFAULT_MAX_DOC_BYTES = 4 * 1024 * 1024
 
 # jieba logs its dictionary loading at DEBUG/INFO; keep stdout and stderr quiet.
 jieba.setLogLevel(logging.WARNING)
+
+# How a model.pkl can be run (Model.load(variant=...), --variant in server.py
+# and inprocess.py). The trained model is the same for all of them: only the
+# word cut and the scoring code change, not the features or the weights.
+#
+#   jieba           as trained and committed: pure-Python jieba,
+#                   OneVsRestClassifier.predict_proba (22 separate models)
+#   rjieba          rjieba (the jieba-rs binding on PyPI) cuts the words
+#   rjieba-stacked  rjieba, and the 22 logistic regressions stacked into one
+#                   weight matrix: sigmoid(X @ W + b), one sparse-dense product
+#   jieba-stacked   pure-Python jieba with the stacked scoring (separates the
+#                   two changes)
+VARIANTS = ("jieba", "rjieba", "rjieba-stacked", "jieba-stacked")
+DEFAULT_VARIANT = "jieba"
 
 
 # ---------------------------------------------------------------------------
@@ -63,16 +79,26 @@ def normalise(text: str) -> str:
 _NUMBER_CHARS = frozenset("0123456789.%,")
 
 
+# The word cut behind `tokenize` and `cut_spans`, chosen by use_segmenter()
+# when a model is loaded (pure-Python jieba until then, as train.py uses it).
+# The pickled vectorizer calls `fgf_baseline.tokenize` by name, so changing
+# these changes the cut it sees without retraining.
+_cut = jieba.cut  # str -> iterable of words (HMM on)
+_cut_spans = jieba.tokenize  # str -> iterable of (word, char_start, char_end)
+
+
 def tokenize(text: str) -> list[str]:
     """Feature words of `text` (the TfidfVectorizer tokenizer).
 
     As in Rust's `Tokenizer::feature_words`: jieba (HMM on) over the
     normalised text, tokens without any letter or digit (punctuation,
     whitespace) dropped, number tokens folded to "#". TfidfVectorizer then
-    adds the word bigrams ("a b") with ngram_range=(1, 2).
+    adds the word bigrams ("a b") with ngram_range=(1, 2). Which jieba cuts
+    (Python's or jieba-rs through rjieba) is set by use_segmenter(); the
+    normalisation and the filtering here are the same for both.
     """
     words = []
-    for w in jieba.cut(normalise(text)):
+    for w in _cut(normalise(text)):
         if not any(c.isalnum() for c in w):
             continue
         if all(c in _NUMBER_CHARS for c in w):
@@ -107,6 +133,45 @@ def install_domain_dict(entries: list[tuple[str, int]]) -> None:
     jieba.initialize()
     for word, freq in entries:
         jieba.add_word(word, freq)
+
+
+# Segmenters that already have the domain words. Python jieba's add_word adds
+# the frequency to its total again on every call, so adding the words twice
+# (two Model.load calls in one process) would shift the cut slightly.
+_installed: set[str] = set()
+
+
+def use_segmenter(name: str, entries: list[tuple[str, int]]) -> None:
+    """Makes `tokenize` and `cut_spans` cut with `name` ("jieba" or
+    "rjieba"), with the domain words added to its dictionary.
+
+    rjieba 0.2.2 (jieba-rs 0.11.0 inside, the version the Rust server uses)
+    ships jieba's main dictionary and HMM model and has add_word(word, freq,
+    tag), so the domain dictionary goes in the same way. It is imported only
+    here: importing it builds its dictionary, which the jieba variant should
+    not pay for at start-up.
+    """
+    global _cut, _cut_spans
+    if name == "jieba":
+        if name not in _installed:
+            install_domain_dict(entries)
+        _cut, _cut_spans = jieba.cut, jieba.tokenize
+    elif name == "rjieba":
+        import rjieba
+
+        if name not in _installed:
+            for word, freq in entries:
+                rjieba.add_word(word, freq, None)
+        _cut, _cut_spans = rjieba.cut, rjieba.tokenize
+    else:
+        raise ValueError(f"unknown segmenter {name!r}; use jieba or rjieba")
+    _installed.add(name)
+
+
+def cut_spans(text: str) -> list[tuple[str, int, int]]:
+    """(word, char_start, char_end) of every token of `text`, whitespace and
+    punctuation included, from the segmenter use_segmenter() chose."""
+    return list(_cut_spans(text))
 
 
 # ---------------------------------------------------------------------------
@@ -169,11 +234,70 @@ def split_paragraphs(text: str) -> list[Paragraph]:
 # ---------------------------------------------------------------------------
 
 
+class StackedLogistic:
+    """The fitted OneVsRestClassifier(LogisticRegression) as one linear layer:
+    the positive-class probabilities of all labels as sigmoid(X @ W + b), one
+    sparse-dense product, instead of predict_proba's 22 estimator calls (each
+    with its own input validation, product and two-column output).
+
+    LogisticRegression.predict_proba on a binary problem is
+    expit(X @ coef_.T + intercept_) in its positive column, so this equals
+    OneVsRestClassifier.predict_proba up to rounding (check_variants.py checks
+    1e-9). W stays float64 for that; float32 would halve its size (8000 x 22
+    here, 1.4 MB) at the cost of about 1e-7 in the scores.
+    """
+
+    def __init__(self, classifier):
+        # A multi-class (not multi-label) OneVsRestClassifier normalises each
+        # row of predict_proba to sum 1; the baseline is always multi-label.
+        if not getattr(classifier, "multilabel_", False):
+            raise ValueError("stacked scoring needs a multi-label OneVsRestClassifier")
+        n_features = classifier.n_features_in_
+        n_labels = len(classifier.estimators_)
+        self.W = np.zeros((n_features, n_labels), dtype=np.float64)  # C order: rows of X add rows of W
+        self.b = np.zeros(n_labels, dtype=np.float64)
+        # Labels that were all 0 or all 1 in training get sklearn's
+        # _ConstantPredictor instead of a regression (with a warning at fit
+        # time): their column is that constant, whatever the input.
+        self.constant_cols: list[int] = []
+        self.constant_vals: list[float] = []
+        no_features = scipy.sparse.csr_matrix((1, n_features))
+        for k, est in enumerate(classifier.estimators_):
+            if type(est).__name__ == "_ConstantPredictor":
+                self.constant_cols.append(k)
+                self.constant_vals.append(float(est.predict_proba(no_features)[0, 1]))
+                continue
+            if list(est.classes_) != [0, 1] or est.coef_.shape != (1, n_features):
+                raise ValueError(f"estimator {k} is not a binary 0/1 linear model: {est!r}")
+            self.W[:, k] = est.coef_[0]
+            self.b[k] = est.intercept_[0]
+
+    def __call__(self, x) -> np.ndarray:
+        """Probabilities, one row per row of the sparse matrix `x`."""
+        z = x @ self.W  # sparse (n x features) @ dense -> dense (n x labels)
+        z += self.b
+        p = expit(z, out=z)  # the sigmoid sklearn uses
+        if self.constant_cols:
+            p[:, self.constant_cols] = self.constant_vals
+        return p
+
+
 class Model:
     """model.pkl loaded: the fitted vectorizer and classifier plus the label
-    table and the decision rule."""
+    table and the decision rule, run as one of VARIANTS.
 
-    def __init__(self, bundle: dict):
+    The segmenter is module state (the pickled vectorizer calls
+    `fgf_baseline.tokenize` by name): building a Model sets it for the whole
+    process, so a process runs one variant at a time.
+    """
+
+    def __init__(self, bundle: dict, variant: str = DEFAULT_VARIANT):
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}; use one of {', '.join(VARIANTS)}")
+        self.variant = variant
+        # What Tag responses and GetModelInfo report, e.g.
+        # "python-baseline+rjieba-stacked".
+        self.version = f"{bundle['version']}+{variant}"
         self.bundle = bundle
         self.vectorizer = bundle["vectorizer"]
         self.classifier = bundle["classifier"]
@@ -190,18 +314,25 @@ class Model:
             ]
         )
         self.domain_words = {word for word, _ in bundle["dict_entries"]}
+        segmenter, _, scoring = variant.partition("-")
+        use_segmenter(segmenter, bundle["dict_entries"])
+        # Built once here; None scores with predict_proba.
+        self.stacked = StackedLogistic(self.classifier) if scoring == "stacked" else None
 
     @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> "Model":
+    def load(cls, path: Path = MODEL_PATH, variant: str = DEFAULT_VARIANT) -> "Model":
         with open(path, "rb") as f:
             bundle = pickle.load(f)
-        install_domain_dict(bundle["dict_entries"])
-        return cls(bundle)
+        return cls(bundle, variant)
 
     def scores(self, texts: list[str]) -> np.ndarray:
         """Probabilities, one row per text, one column per label: ONE
-        vectorizer.transform and ONE predict_proba for all the texts."""
-        return self.classifier.predict_proba(self.vectorizer.transform(texts))
+        vectorizer.transform and ONE predict_proba (or one stacked product)
+        for all the texts."""
+        x = self.vectorizer.transform(texts)
+        if self.stacked is not None:
+            return self.stacked(x)
+        return self.classifier.predict_proba(x)
 
     def decide(
         self, scores: np.ndarray, threshold: float = 0.0

@@ -1,17 +1,19 @@
 """In-process throughput of the Python pipeline alone (no gRPC).
 
-    python inprocess.py DOCS.jsonl [--model model.pkl]
+    python inprocess.py DOCS.jsonl [--model model.pkl] [--variant VARIANT]
 
 DOCS.jsonl holds one {"id", "text"} object per line. For every document, as
 the server does for a Tag call: split into paragraphs (with offsets), one
-vectorizer.transform and one predict_proba over all its paragraphs, then the
-label decision (threshold 0.5, pillars follow their themes). Building
-protobuf messages is left out. One process, one core.
+vectorizer.transform and one predict_proba (or stacked product) over all its
+paragraphs, then the label decision (threshold 0.5, pillars follow their
+themes). Building protobuf messages is left out. One process, one core.
+--variant picks the segmenter and scoring as in server.py (default jieba, as
+committed).
 
-Prints one JSON object: {"docs", "bytes", "seconds", "docs_per_s", "mb_per_s"}
-where bytes are the UTF-8 bytes of the texts and MB is 10^6 bytes. The clock
-covers only the loop over documents: loading the model and reading the file
-are outside it.
+Prints one JSON object: {"variant", "docs", "bytes", "seconds", "docs_per_s",
+"mb_per_s"} where bytes are the UTF-8 bytes of the texts and MB is 10^6 bytes.
+The clock covers only the loop over documents: loading the model and reading
+the file are outside it.
 """
 
 from __future__ import annotations
@@ -29,9 +31,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("docs", type=Path, help="JSONL file of {id, text} documents")
     ap.add_argument("--model", type=Path, default=fgf_baseline.MODEL_PATH)
+    ap.add_argument(
+        "--variant",
+        choices=fgf_baseline.VARIANTS,
+        default=fgf_baseline.DEFAULT_VARIANT,
+        help="segmenter and scoring (default: %(default)s, as committed)",
+    )
     args = ap.parse_args()
 
-    model = Model.load(args.model)
+    model = Model.load(args.model, args.variant)
     with open(args.docs, encoding="utf-8") as f:
         texts = [json.loads(line)["text"] for line in f if line.strip()]
     total_bytes = sum(len(t.encode("utf-8")) for t in texts)
@@ -50,6 +58,7 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "variant": model.variant,
                 "docs": len(texts),
                 "bytes": total_bytes,
                 "seconds": round(seconds, 4),

@@ -1,6 +1,7 @@
 """The Python baseline behind gRPC: fgf.v1.Tagger on grpc.aio.
 
     python server.py [--addr 127.0.0.1:50061] [--workers N] [--model model.pkl]
+                     [--variant jieba|rjieba|rjieba-stacked|jieba-stacked]
 
 Implements Tag and TagStream (paragraph spans, labels, summary), Segment
 (jieba tokens with offsets) and GetModelInfo, plus grpc.health.v1.Health,
@@ -13,6 +14,10 @@ connections over them). That is the usual way to use several cores for
 CPU-bound Python, since one interpreter runs Python code on one core at a
 time. Inside a worker the tagging runs inline on the event loop: handing it
 to a thread pool would only add overhead under the GIL.
+
+--variant picks how model.pkl is run (see fgf_baseline.VARIANTS; default
+jieba, the committed behaviour). Tag responses and GetModelInfo report it in
+the model version, e.g. "python-baseline+rjieba-stacked".
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from fgf.v1 import tagger_pb2 as pb  # noqa: E402
 from fgf.v1 import tagger_pb2_grpc as pb_grpc  # noqa: E402
 
 import fgf_baseline  # noqa: E402
-from fgf_baseline import DEFAULT_MAX_DOC_BYTES, MODEL_VERSION, ByteOffsets, Model, split_paragraphs  # noqa: E402
+from fgf_baseline import DEFAULT_MAX_DOC_BYTES, ByteOffsets, Model, split_paragraphs  # noqa: E402
 
 SERVICE_NAME = "fgf.v1.Tagger"
 
@@ -86,12 +91,13 @@ class Tagger(pb_grpc.TaggerServicer):
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"threshold {req.threshold} is outside [0, 1]; use 0 for the model's defaults",
             )
-        # Both line modes are accepted; the baseline always makes one
-        # paragraph per non-empty line (LINE_MODE_LINES).
-        if req.line_mode not in (pb.LINE_MODE_REFLOW, pb.LINE_MODE_LINES):
+        # Every line mode is accepted (UNSPECIFIED, 0, means REFLOW, as in the
+        # Rust server); the baseline always makes one paragraph per non-empty
+        # line (LINE_MODE_LINES).
+        if req.line_mode not in (pb.LINE_MODE_UNSPECIFIED, pb.LINE_MODE_REFLOW, pb.LINE_MODE_LINES):
             raise RequestError(
                 grpc.StatusCode.INVALID_ARGUMENT,
-                f"line_mode {req.line_mode} is not a LineMode value; use 0 (REFLOW) or 1 (LINES)",
+                f"line_mode {req.line_mode} is not a LineMode value; use 0 or 2 (REFLOW) or 1 (LINES)",
             )
         if req.include_evidence:
             raise RequestError(grpc.StatusCode.UNIMPLEMENTED, "the Python baseline has no evidence")
@@ -102,10 +108,10 @@ class Tagger(pb_grpc.TaggerServicer):
         self._check(req)
         model = self.model
         paragraphs = split_paragraphs(req.text)
-        resp = pb.TagResponse(id=req.id, model_version=MODEL_VERSION)
+        resp = pb.TagResponse(id=req.id, model_version=model.version)
         if not paragraphs:
             return resp
-        # The whole document in one transform + predict_proba.
+        # The whole document in one transform + predict_proba (or stacked product).
         scores = model.scores([p.text for p in paragraphs])
         decided = model.decide(scores, req.threshold)
 
@@ -162,7 +168,7 @@ class Tagger(pb_grpc.TaggerServicer):
             except RequestError as e:
                 yield pb.TagResponse(
                     id=request.id,
-                    model_version=MODEL_VERSION,
+                    model_version=self.model.version,
                     error=pb.TagError(code=e.code.value[0], message=e.message),
                 )
 
@@ -171,15 +177,16 @@ class Tagger(pb_grpc.TaggerServicer):
             self._check_size(request.text)
         except RequestError as e:
             await context.abort(e.code, e.message)
-        # jieba over the normalised text; normalisation maps char for char,
-        # so its offsets are offsets into the original. (The Rust server also
-        # converts traditional to simplified and glues words split by
-        # whitespace; the baseline does neither.)
+        # jieba (or rjieba, as --variant says) over the normalised text;
+        # normalisation maps char for char, so its offsets are offsets into
+        # the original. (The Rust server also converts traditional to
+        # simplified and glues words split by whitespace; the baseline does
+        # neither.)
         text = request.text
         bytes_at = ByteOffsets(text)
         domain = self.model.domain_words
         resp = pb.SegmentResponse()
-        for word, cs, ce in fgf_baseline.jieba.tokenize(fgf_baseline.normalise(text)):
+        for word, cs, ce in fgf_baseline.cut_spans(fgf_baseline.normalise(text)):
             if word.isspace():
                 continue
             resp.tokens.add(
@@ -200,7 +207,7 @@ class Tagger(pb_grpc.TaggerServicer):
             return pb.LabelMetrics(precision=m["precision"], recall=m["recall"], f1=m["f1"], support=m["support"])
 
         return pb.ModelInfo(
-            version=b["version"],
+            version=self.model.version,
             trained_at=b["trained_at"],
             train_samples=b["train_samples"],
             test_samples=b["test_samples"],
@@ -228,7 +235,7 @@ class Tagger(pb_grpc.TaggerServicer):
 async def serve(args, on_ready) -> None:
     """Loads the model, binds, reports SERVING, calls on_ready() and runs
     until SIGTERM or SIGINT."""
-    model = Model.load(args.model)
+    model = Model.load(args.model, args.variant)
     server = grpc.aio.server(
         options=[
             # Workers share the port; a single server owns it alone, so that
@@ -347,6 +354,12 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1, help="server processes sharing the port (SO_REUSEPORT)")
     ap.add_argument("--model", type=Path, default=fgf_baseline.MODEL_PATH)
     ap.add_argument("--max-doc-bytes", type=int, default=DEFAULT_MAX_DOC_BYTES)
+    ap.add_argument(
+        "--variant",
+        choices=fgf_baseline.VARIANTS,
+        default=fgf_baseline.DEFAULT_VARIANT,
+        help="segmenter and scoring (default: %(default)s, as committed)",
+    )
     args = ap.parse_args()
     if args.workers < 1:
         ap.error("--workers must be at least 1")

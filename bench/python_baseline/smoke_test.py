@@ -1,9 +1,11 @@
 """Checks a running baseline server end to end.
 
-    python smoke_test.py [--addr 127.0.0.1:50061]
+    python smoke_test.py [--addr 127.0.0.1:50061] [--variant jieba]
 
-Waits for health SERVING, then checks labels, offsets, the size limit and
-GetModelInfo. Exits non-zero on the first failure.
+Waits for health SERVING, then checks labels, offsets, the size limit,
+Segment and GetModelInfo, and that the server reports the --variant it is
+expected to run (server.py --variant; default jieba). Exits non-zero on the
+first failure.
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ def check_offsets(text: str, resp: pb.TagResponse) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--addr", default="127.0.0.1:50061")
+    ap.add_argument("--variant", default="jieba", help="the variant the server should report")
     args = ap.parse_args()
+    version = f"python-baseline+{args.variant}"
     channel = grpc.insecure_channel(args.addr, options=[("grpc.max_send_message_length", -1)])
     print(f"SERVING after {wait_serving(channel):.2f} s")
     stub = pb_grpc.TaggerStub(channel)
@@ -57,7 +61,7 @@ def main() -> None:
     # 1. A one-sentence document about 双随机、一公开.
     text = "全面推行“双随机、一公开”监管。"
     r = stub.Tag(pb.TagRequest(id="doc-1", text=text))
-    assert r.id == "doc-1" and r.model_version == "python-baseline", r
+    assert r.id == "doc-1" and r.model_version == version, r
     assert len(r.spans) == 1
     span = r.spans[0]
     themes = [(t.code, round(t.score, 3)) for t in span.themes]
@@ -89,10 +93,22 @@ def main() -> None:
         assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
         print(f"  oversized: {e.code().name}: {e.details()}")
 
-    # 4. GetModelInfo.
+    # 4. Segment: tokens cover every non-whitespace char once, in order, with
+    # offsets into the original text; domain words are flagged.
+    text = "推行“一网通办”，\r\n　企业开办 1个工作日"
+    tokens = stub.Segment(pb.SegmentRequest(text=text)).tokens
+    raw = text.encode("utf-8")
+    for t in tokens:
+        assert text[t.char_start : t.char_end] == t.word, t
+        assert raw[t.start : t.end].decode("utf-8") == t.word, t
+    assert "".join(t.word for t in tokens) == "".join(text.split()), [t.word for t in tokens]
+    assert any(t.word == "一网通办" and t.in_domain_dict for t in tokens), [t.word for t in tokens]
+    print(f"  segment: {' '.join(t.word for t in tokens)}")
+
+    # 5. GetModelInfo.
     info = stub.GetModelInfo(pb.GetModelInfoRequest())
-    assert info.version == "python-baseline" and len(info.labels) == 22, info.version
-    print(f"  model info: {len(info.labels)} labels, theme micro F1 {info.theme_micro.f1:.3f}")
+    assert info.version == version and len(info.labels) == 22, info.version
+    print(f"  model info: {info.version}, {len(info.labels)} labels, theme micro F1 {info.theme_micro.f1:.3f}")
     print("smoke test passed")
 
 
