@@ -524,6 +524,38 @@ async fn documents_tagged_on_the_runtime_thread_or_the_pool_get_the_same_answer(
         let tokens_b = b.segment(seg(text)).await.unwrap().into_inner();
         assert!(!tokens_a.tokens.is_empty());
         assert_eq!(tokens_a, tokens_b);
+        // A stream's small documents run in runtime tasks of their own on
+        // the default server: the same answers, in order.
+        let mut streamed = Vec::new();
+        for client in [&mut a, &mut b] {
+            let reqs: Vec<pb::TagRequest> = (0..6)
+                .map(|i| {
+                    let mut r = request(&format!("s{i}"), text);
+                    r.granularity = Granularity::Sentence as i32;
+                    r.include_evidence = true;
+                    r
+                })
+                .collect();
+            let mut answers = client
+                .tag_stream(tokio_stream::iter(reqs))
+                .await
+                .unwrap()
+                .into_inner();
+            let mut got = Vec::new();
+            while let Some(r) = answers.message().await.unwrap() {
+                got.push(r);
+            }
+            streamed.push(got);
+        }
+        assert_eq!(streamed[0].len(), 6);
+        assert_eq!(streamed[0], streamed[1]);
+        for (i, r) in streamed[0].iter().enumerate() {
+            assert_eq!(r.id, format!("s{i}"));
+            assert_eq!(
+                r.spans, from_a.spans,
+                "stream answer {i} differs from Tag's"
+            );
+        }
     }
 }
 

@@ -6,17 +6,19 @@
 //! requests queues instead of oversubscribing the CPU), and converts the
 //! result.
 //!
-//! Where a job runs: a small document of a unary call (up to
-//! [`Limits::inline_max_bytes`], a few milliseconds of CPU at most) is
-//! tagged on the runtime thread that decoded it; a larger one, and every
-//! TagStream document, on the blocking pool, so that no runtime thread is
-//! held for long and one stream's documents spread over all cores. Handing
-//! every document to another thread costs two thread switches per call,
-//! and on a server with one core the runtime thread (reading the next
-//! requests) and the blocking thread then compete for it. At 70-80% of
-//! peak load on one core, p99 latency stayed under 20 ms in 14 of 16 runs
-//! tagging in place and in 4 of 12 with the hand-over (`bench/RESULTS.md`).
-//! A panic in a job becomes INTERNAL either way.
+//! Where a job runs (`scheduler::Placement`): a small document of a unary
+//! call (up to [`Limits::inline_max_bytes`], a few milliseconds of CPU at
+//! most) is tagged on the runtime thread that decoded it; a small TagStream
+//! document in a runtime task of its own, so one stream's documents still
+//! spread over the worker threads; a larger one on the blocking pool, so
+//! that no runtime thread is held for long. Handing every document to the
+//! blocking pool costs two thread switches per document, and on a server
+//! with one core the runtime thread (reading the next requests) and the
+//! blocking thread then compete for it. At 70-80% of peak load on one core,
+//! p99 latency stayed under 20 ms in 14 of 16 runs tagging in place and in
+//! 4 of 12 with the hand-over (`bench/RESULTS.md`); a stream's throughput
+//! on one core went from 876 to 989 documents/s with its own tasks instead
+//! of the pool. A panic in a job becomes INTERNAL wherever it runs.
 
 mod reload;
 mod scheduler;
@@ -115,7 +117,7 @@ impl TaggerService {
             .inspect_err(|s| tracing::warn!(message = s.message(), "Segment rejected"))?;
         tracing::debug!(bytes = text.len(), "segment");
         let _budget = self.take_budget(text.len())?;
-        self.run_cpu(self.inline(text.len()), move |tagger| {
+        self.run_cpu(self.placement(text.len(), false), move |tagger| {
             tagger
                 .tokenizer()
                 .tokens(&text)
@@ -187,25 +189,28 @@ impl TaggerService {
         let options = crate::request::tag_options(&req, &self.limits)?;
         // A file's bytes (`content`) are extracted on the CPU slot too.
         let budget = self.take_budget(req.text.len().max(req.content.len()))?;
-        let inline = rpc == Rpc::Tag && self.inline(req.text.len() + req.content.len());
+        let placement = self.placement(req.text.len() + req.content.len(), rpc == Rpc::TagStream);
         let limits = self.limits;
         let response = self
-            .run_cpu(inline, move |tagger| -> Result<pb::TagResponse, Status> {
-                let mut req = req;
-                let from_content = crate::request::take_content(&mut req, &limits)?;
-                let pb::TagRequest {
-                    id,
-                    text,
-                    omit_text,
-                    ..
-                } = req;
-                let doc = tagger.tag(&text, &options);
-                let mut response = to_response_with(tagger, id, &text, &doc, omit_text);
-                if from_content {
-                    response.text = text;
-                }
-                Ok(response)
-            })
+            .run_cpu(
+                placement,
+                move |tagger| -> Result<pb::TagResponse, Status> {
+                    let mut req = req;
+                    let from_content = crate::request::take_content(&mut req, &limits)?;
+                    let pb::TagRequest {
+                        id,
+                        text,
+                        omit_text,
+                        ..
+                    } = req;
+                    let doc = tagger.tag(&text, &options);
+                    let mut response = to_response_with(tagger, id, &text, &doc, omit_text);
+                    if from_content {
+                        response.text = text;
+                    }
+                    Ok(response)
+                },
+            )
             .await??;
         Ok((response, budget))
     }

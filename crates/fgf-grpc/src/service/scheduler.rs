@@ -50,11 +50,10 @@ impl TaggerService {
         }
     }
 
-    /// Runs `job` once a CPU slot is free: here when `inline` (see
-    /// [`Self::inline`]), else on the blocking pool.
+    /// Runs `job` once a CPU slot is free, where `placement` says.
     pub(super) async fn run_cpu<T: Send + 'static>(
         &self,
-        inline: bool,
+        placement: Placement,
         job: impl FnOnce(&Tagger) -> T + Send + 'static,
     ) -> Result<T, Status> {
         use std::sync::atomic::Ordering;
@@ -76,20 +75,49 @@ impl TaggerService {
             .map_err(|_| Status::unavailable("server is shutting down"))?;
         drop(_waiting);
         let tagger = self.tagger.load_full();
-        if inline {
-            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tagger)))
-                .map_err(|_| Status::internal("tagging failed: the tagger panicked"));
-        }
-        tokio::task::spawn_blocking(move || job(&tagger))
+        let panicked = || Status::internal("tagging failed: the tagger panicked");
+        match placement {
+            Placement::Here => {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tagger)))
+                    .map_err(|_| panicked())
+            }
+            Placement::Task => tokio::spawn(async move {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tagger)))
+            })
             .await
-            .map_err(|e| Status::internal(format!("tagging failed: {e}")))
+            .map_err(|e| Status::internal(format!("tagging failed: {e}")))?
+            .map_err(|_| panicked()),
+            Placement::Pool => tokio::task::spawn_blocking(move || job(&tagger))
+                .await
+                .map_err(|e| Status::internal(format!("tagging failed: {e}"))),
+        }
     }
 
-    /// Whether a unary call's job on a text of `bytes` bytes runs on the
-    /// runtime thread (see the module doc).
-    pub(super) fn inline(&self, bytes: usize) -> bool {
-        bytes <= self.limits.inline_max_bytes
+    /// Where the job of a call on a text of `bytes` bytes runs (see the
+    /// module doc): a small one of a unary call here, a small one of a
+    /// stream in a task of its own, a large one on the blocking pool.
+    pub(super) fn placement(&self, bytes: usize, stream: bool) -> Placement {
+        match (bytes <= self.limits.inline_max_bytes, stream) {
+            (false, _) => Placement::Pool,
+            (true, false) => Placement::Here,
+            (true, true) => Placement::Task,
+        }
     }
+}
+
+/// Where a CPU job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Placement {
+    /// On the runtime thread that decoded the request: no hand-over at all
+    /// (a unary call's small document).
+    Here,
+    /// In a runtime task of its own (a stream's small document): the
+    /// stream's documents still spread over the worker threads, without
+    /// waking a thread of the blocking pool for each.
+    Task,
+    /// On the blocking pool (a large document), so no runtime thread is
+    /// held for long.
+    Pool,
 }
 
 /// Decrements the waiting count when dropped.
