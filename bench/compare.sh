@@ -117,10 +117,20 @@ $(json "$WORK/$label.p80.json" "d['latency']['p50_ms']") \
 $(json "$WORK/$label.p80.json" "d['latency']['p99_ms']") \
 $(echo "scale=3; ($cpu1 - $cpu0) / $mb" | bc) \
 $(peak_rss $PID) $READY" >>"$WORK/rows"
+  # What batch clients see: TagStream (2 streams, 8 documents in flight
+  # each, as `fgf tag` runs them), next to the unary peak above.
+  if [ "$name" = rust ]; then
+    taskset -c "$bcores" $FGF bench --server http://127.0.0.1:$PORT --docs "$DOCS" \
+      --mode stream --concurrency 2 --window 8 --warmup 1s --duration "$DURATION" \
+      --json "$WORK/$label.stream.json" >>"$WORK/bench.log" 2>&1
+    echo "$label $(json "$WORK/$label.stream.json" "round(d['docs_per_s'],1)") \
+$(json "$WORK/$label.stream.json" "d['latency']['p99_ms']") $peak" >>"$WORK/streams"
+  fi
   kill $PID; wait $PID 2>/dev/null || true
 }
 
 : >"$WORK/rows"
+: >"$WORK/streams"
 echo "measuring (2 + 2 x $(echo $PY_VARIANTS | wc -w) servers, 2 runs of $DURATION each)..." >&2
 measure rust 0 1 rust-1core
 for v in $PY_VARIANTS; do measure python 0 1 "python-$v-1core" "$v"; done
@@ -166,6 +176,10 @@ while read -r v rate; do
 done <"$WORK/inprocess"
 read -r best best_rate < <(sort -k2,2 -g -r "$WORK/inprocess" | head -1)
 echo "in process, 1 core: rust/python $(echo "scale=1; $local_rate / $best_rate" | bc)x against the fastest python variant, $best"
+while read -r l docs p99 unary; do
+  printf 'TagStream (%s, 2 streams x 8 in flight): %s docs/s (unary peak %.1f), p99 per document %s ms\n' \
+    "$l" "$docs" "$unary" "$p99"
+done <"$WORK/streams"
 echo "limit (jieba-rs cut alone vs the whole in-process tag, criterion, 10 KB):"
 cargo bench --quiet --bench tagging -- '10KB' 2>/dev/null \
   | awk '/^stage\//{name=$1} /thrpt:  \[/{ if (name!="") {print "  " name, $4, $5; name=""} }' \
