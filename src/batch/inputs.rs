@@ -1,5 +1,5 @@
 //! Reading the inputs of `fgf tag` into documents, lazily, one at a time:
-//! text files, folders (recursively, `*.txt`, `*.md`, `*.html`, `*.htm` and `*.docx` in any letter
+//! text files, folders (recursively, `*.txt`, `*.md`, `*.html`, `*.htm`, `*.docx` and `*.pdf` in any letter
 //! case), JSONL files with `{"id", "text"}` per line, and `-` for JSONL on
 //! stdin. A document that cannot be read is a [`BadInput`], not an error
 //! of the run.

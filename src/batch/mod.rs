@@ -3,7 +3,8 @@
 //! This module owns a batch run end to end:
 //!
 //! * **Inputs** ([`Inputs`]) are read lazily, one document at a time: text
-//!   files, folders (recursively, `*.txt` and `*.md` in any letter case),
+//!   files, folders (recursively, `*.txt`, `*.md`, `*.html`, `*.htm`, `*.docx`
+//!   and `*.pdf` in any letter case),
 //!   JSONL files with `{"id", "text"}` per line, or `-` for JSONL on stdin.
 //! * **Pre-flight** ([`preflight`]): before any input is read, every
 //!   `--server` gets its own connection (connect timeout of a few seconds)

@@ -69,7 +69,7 @@ pub enum Command {
     Segment(segment::SegmentArgs),
     /// Tag one file locally, without a server (FILE, or - for stdin).
     TagOne(tag_one::TagOneArgs),
-    /// Tag many documents: files, folders (*.txt, *.md), JSONL files with
+    /// Tag many documents: files, folders (*.txt, *.md, *.html, *.htm, *.docx, *.pdf), JSONL files with
     /// {"id","text"} per line, or - for JSONL on stdin. Writes one
     /// proto-JSON TagResponse per line, in input order. Exit code 0 when
     /// every document was tagged, 1 when some failed, 2 when a server cannot

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Tag many documents: files, folders (*.txt, *.md, *.html, *.htm, *.docx), JSONL files with
+/// Tag many documents: files, folders (*.txt, *.md, *.html, *.htm, *.docx, *.pdf), JSONL files with
 /// {"id","text"} per line, or - for JSONL on stdin. Writes one
 /// proto-JSON TagResponse per line, in input order. Exit code 0 when
 /// every document was tagged, 1 when some failed, 2 when a server cannot
