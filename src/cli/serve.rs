@@ -120,8 +120,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
         max_inflight_bytes,
     };
     limits.check()?;
-    // Checked here so a bad origin stops the server before the model loads.
-    fgf_grpc::http::cors(&cors_origins)?;
+    // Built here, so a bad origin stops the server before the model loads.
+    let cors = fgf_grpc::http::cors(&cors_origins)?;
     let auth = fgf_grpc::auth::BearerToken::configured(auth_token_file.as_deref())?;
     let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     let tls = match (&tls_cert, &tls_key) {
@@ -154,7 +154,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         tls,
         model_path: Some(model.clone()),
         metrics: None,
-        cors_origins,
+        cors,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers.unwrap_or(cores).max(1))

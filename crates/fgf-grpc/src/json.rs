@@ -64,15 +64,24 @@ fn evidence(e: &pb::Evidence) -> Value {
         ("end", json!(e.end)),
         ("charStart", json!(e.char_start)),
         ("charEnd", json!(e.char_end)),
-        ("kind", evidence_kind(e.kind)),
+        (
+            "kind",
+            enum_value(e.kind, pb::EvidenceKind::Unspecified, |k| k.as_str_name()),
+        ),
     ])
 }
 
-fn evidence_kind(kind: i32) -> Value {
-    match pb::EvidenceKind::try_from(kind) {
-        Ok(pb::EvidenceKind::Unspecified) => Value::Null,
-        Ok(k) => json!(k.as_str_name()),
-        Err(_) => json!(kind),
+/// An enum field: its value name, left out (null) at the UNSPECIFIED zero
+/// value, the number for a value this build does not know.
+fn enum_value<E: TryFrom<i32> + PartialEq>(
+    value: i32,
+    unspecified: E,
+    name: impl Fn(&E) -> &'static str,
+) -> Value {
+    match E::try_from(value) {
+        Ok(e) if e == unspecified => Value::Null,
+        Ok(e) => json!(name(&e)),
+        Err(_) => json!(value),
     }
 }
 
@@ -88,14 +97,6 @@ fn label(l: &pb::LabelScore) -> Value {
     ])
 }
 
-fn role_name(role: i32) -> Value {
-    match pb::Role::try_from(role) {
-        Ok(pb::Role::Unspecified) => Value::Null,
-        Ok(r) => json!(r.as_str_name()),
-        Err(_) => json!(role),
-    }
-}
-
 fn span(s: &pb::Span) -> Value {
     object(vec![
         ("start", json!(s.start)),
@@ -103,7 +104,10 @@ fn span(s: &pb::Span) -> Value {
         ("charStart", json!(s.char_start)),
         ("charEnd", json!(s.char_end)),
         ("text", json!(s.text)),
-        ("role", role_name(s.role)),
+        (
+            "role",
+            enum_value(s.role, pb::Role::Unspecified, |r| r.as_str_name()),
+        ),
         (
             "pillars",
             Value::Array(s.pillars.iter().map(label).collect()),

@@ -48,10 +48,10 @@ pub struct ServeConfig {
     /// bound by the caller, so the port accepts before the server is
     /// announced.
     pub metrics: Option<TcpListener>,
-    /// Origins whose pages may call this server from a browser (CORS, for
-    /// the JSON API and gRPC-Web); `*` for any. Empty: none but the
-    /// server's own page.
-    pub cors_origins: Vec<String>,
+    /// Lets pages of other origins call this server from a browser (CORS,
+    /// for the JSON API and gRPC-Web), built by [`crate::http::cors`].
+    /// `None`: no CORS header, so none but the server's own page.
+    pub cors: Option<tower_http::cors::CorsLayer>,
 }
 
 impl Default for ServeConfig {
@@ -64,7 +64,7 @@ impl Default for ServeConfig {
             tls: None,
             model_path: None,
             metrics: None,
-            cors_origins: Vec::new(),
+            cors: None,
         }
     }
 }
@@ -172,7 +172,7 @@ pub async fn serve(
         .merge(http_api.router())
         .fallback(crate::http::fallback);
     // CORS outermost, so a browser's preflight is answered for every path.
-    let routes = match crate::http::cors(&config.cors_origins)? {
+    let routes = match config.cors.clone() {
         Some(cors) => routes.layer(cors),
         None => routes,
     };

@@ -8,7 +8,6 @@
 
 use axum::Router;
 use axum::http::header;
-use axum::response::IntoResponse;
 use axum::routing::get;
 
 const INDEX: &str = include_str!("web/index.html");
@@ -26,36 +25,35 @@ pub const REPORT_SCRIPT: &str = include_str!("web/report.js");
 const POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; \
                       base-uri 'none'; frame-ancestors 'none'";
 
-fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_SECURITY_POLICY, POLICY),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
-}
-
 /// `/`, `/render.js`, `/app.js` and `/app.css`.
 pub fn router() -> Router {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { asset("text/html; charset=utf-8", INDEX) }),
-        )
-        .route(
-            "/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
-        )
-        .route(
+    const ASSETS: [(&str, &str, &str); 4] = [
+        ("/", "text/html; charset=utf-8", INDEX),
+        (
             "/render.js",
-            get(|| async { asset("text/javascript; charset=utf-8", RENDER_SCRIPT) }),
-        )
-        .route(
-            "/app.css",
-            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
-        )
+            "text/javascript; charset=utf-8",
+            RENDER_SCRIPT,
+        ),
+        ("/app.js", "text/javascript; charset=utf-8", SCRIPT),
+        ("/app.css", "text/css; charset=utf-8", STYLE),
+    ];
+    ASSETS
+        .into_iter()
+        .fold(Router::new(), |router, (path, content_type, body)| {
+            router.route(
+                path,
+                get(move || async move {
+                    (
+                        [
+                            (header::CONTENT_TYPE, content_type),
+                            (header::CONTENT_SECURITY_POLICY, POLICY),
+                            (header::CACHE_CONTROL, "no-cache"),
+                        ],
+                        body,
+                    )
+                }),
+            )
+        })
 }
 
 #[cfg(test)]
