@@ -202,7 +202,7 @@ pub async fn run(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadR
         bail!("give a duration or a count");
     }
     if params.mode == Mode::Http {
-        return run_http(params, &docs).await;
+        return run_http(params, docs).await;
     }
     // One connection per concurrent caller: a server that spreads
     // connections over processes (the Python baseline's SO_REUSEPORT
@@ -276,7 +276,7 @@ fn report(params: &LoadParams, tally: &Tally, seconds: f64) -> LoadReport {
 
 /// `--mode http`: closed loop over keep-alive HTTP/1.1 connections, each
 /// posting documents to `/v1/tag` and reading the whole answer.
-async fn run_http(params: &LoadParams, docs: &[pb::TagRequest]) -> Result<LoadReport> {
+async fn run_http(params: &LoadParams, docs: Vec<pb::TagRequest>) -> Result<LoadReport> {
     let authority = params
         .server
         .strip_prefix("http://")
@@ -304,7 +304,7 @@ async fn run_http(params: &LoadParams, docs: &[pb::TagRequest]) -> Result<LoadRe
             (bytes, d.text.len())
         })
         .collect();
-    let docs = Arc::new(docs.to_vec());
+    let docs = Arc::new(docs);
     let warm = Feed {
         docs: docs.clone(),
         next: AtomicU64::new(0),
