@@ -345,6 +345,37 @@ type HashedVocabulary = HashMap<u64, u32, std::hash::BuildHasherDefault<Prehashe
 /// A sparse vector: `(feature index, value)` sorted by index.
 pub type SparseVector = Vec<(u32, f32)>;
 
+/// Sorts feature ids (all below `features`). A paragraph has hundreds of
+/// them: a two-pass radix sort on their two low bytes beats a comparison
+/// sort there; short lists and larger vocabularies take `sort_unstable`.
+/// The result is the same either way.
+fn sort_ids(ids: &mut Vec<u32>, features: usize) {
+    const RADIX_FROM: usize = 96;
+    if ids.len() < RADIX_FROM || features > 1 << 16 {
+        ids.sort_unstable();
+        return;
+    }
+    let mut counts = [[0u32; 256]; 2];
+    for &id in ids.iter() {
+        counts[0][(id & 0xff) as usize] += 1;
+        counts[1][(id >> 8 & 0xff) as usize] += 1;
+    }
+    let mut buf = vec![0u32; ids.len()];
+    for (pass, counts) in counts.iter_mut().enumerate() {
+        let mut at = 0;
+        for c in counts.iter_mut() {
+            (*c, at) = (at, at + *c);
+        }
+        let shift = 8 * pass;
+        for &id in ids.iter() {
+            let slot = &mut counts[(id >> shift & 0xff) as usize];
+            buf[*slot as usize] = id;
+            *slot += 1;
+        }
+        std::mem::swap(ids, &mut buf);
+    }
+}
+
 /// Fitted vocabulary and inverse document frequencies.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FeatureSpace {
@@ -477,7 +508,7 @@ impl FeatureSpace {
     /// TF-IDF of a list of feature ids (with repeats), L2-normalised.
     fn weigh(&self, ids: impl Iterator<Item = u32>) -> SparseVector {
         let mut ids: Vec<u32> = ids.collect();
-        ids.sort_unstable();
+        sort_ids(&mut ids, self.len());
         let mut v: SparseVector = Vec::with_capacity(ids.len());
         for run in ids.chunk_by(|a, b| a == b) {
             let i = run[0];
@@ -515,6 +546,29 @@ mod tests {
             at += w.len() + 1;
         }
         out
+    }
+
+    #[test]
+    fn radix_sorted_ids_equal_sorted_ids() {
+        let mut x = 12345u64;
+        for n in [0, 1, 95, 96, 97, 300, 5000] {
+            let ids: Vec<u32> = (0..n)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((x >> 33) % 30_000) as u32
+                })
+                .collect();
+            let mut want = ids.clone();
+            want.sort_unstable();
+            let mut got = ids.clone();
+            sort_ids(&mut got, 30_000);
+            assert_eq!(got, want, "n = {n}");
+            let mut wide = ids.iter().map(|&i| i * 3).collect::<Vec<_>>();
+            sort_ids(&mut wide, 90_000);
+            assert!(wide.windows(2).all(|w| w[0] <= w[1]));
+        }
     }
 
     #[test]
