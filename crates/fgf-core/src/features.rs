@@ -24,7 +24,8 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::normalize::Normalized;
-use crate::term_hash::{self, PrehashedKey, is_cjk};
+use crate::term_hash::{self, is_cjk};
+use crate::term_table::TermTable;
 use crate::tokenize::{FeatureWord, Words};
 
 /// How terms are built and which are kept.
@@ -340,8 +341,6 @@ impl FoundTerms {
     }
 }
 
-type HashedVocabulary = HashMap<u64, u32, std::hash::BuildHasherDefault<PrehashedKey>>;
-
 /// A sparse vector: `(feature index, value)` sorted by index.
 pub type SparseVector = Vec<(u32, f32)>;
 
@@ -386,7 +385,7 @@ pub struct FeatureSpace {
     pub idf: Vec<f32>,
     /// Term hash to feature index, built from `vocabulary` on first use.
     #[serde(skip)]
-    hashed: std::sync::OnceLock<HashedVocabulary>,
+    hashed: std::sync::OnceLock<TermTable>,
 }
 
 impl FeatureSpace {
@@ -463,34 +462,46 @@ impl FeatureSpace {
     }
 
     /// Term hash to feature index.
-    fn hashed(&self) -> &HashedVocabulary {
+    fn hashed(&self) -> &TermTable {
         self.hashed.get_or_init(|| {
-            self.vocabulary
-                .iter()
-                .map(|(term, &i)| (term_hash::of(term), i))
-                .collect()
+            TermTable::new(
+                self.vocabulary
+                    .iter()
+                    .map(|(term, &i)| (term_hash::of(term), i)),
+            )
         })
     }
 
     /// True when no two vocabulary terms share a hash (checked when a
     /// model is loaded).
     pub fn hashes_are_unique(&self) -> bool {
-        self.hashed().len() == self.vocabulary.len()
+        self.hashed().duplicates() == 0
     }
 
     /// The vocabulary terms of `words`, with the words each is made of.
     pub fn find_terms(&self, words: Words<'_>) -> FoundTerms {
         let hashed = self.hashed();
-        let mut terms = Vec::with_capacity(words.len() * 4);
+        // First every term's hash, then the lookups, each prefetching the
+        // slot of the one `AHEAD` of it: the table does not fit in the
+        // nearest caches, and lookups one after another would each wait
+        // for memory in turn.
+        const AHEAD: usize = 8;
+        let mut wanted: Vec<(u64, u32, u32)> = Vec::with_capacity(words.len() * 4);
         self.params.each_term_hash(words, |h, first, last| {
-            if let Some(&index) = hashed.get(&h) {
-                terms.push(FoundTerm {
-                    index,
-                    first: first as u32,
-                    last: last as u32,
-                });
-            }
+            wanted.push((h, first as u32, last as u32));
         });
+        for &(h, _, _) in wanted.iter().take(AHEAD) {
+            hashed.prefetch(h);
+        }
+        let mut terms = Vec::with_capacity(wanted.len());
+        for (i, &(h, first, last)) in wanted.iter().enumerate() {
+            if let Some(&(next, _, _)) = wanted.get(i + AHEAD) {
+                hashed.prefetch(next);
+            }
+            if let Some(index) = hashed.get(h) {
+                terms.push(FoundTerm { index, first, last });
+            }
+        }
         FoundTerms { terms }
     }
 

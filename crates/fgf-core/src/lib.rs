@@ -4,7 +4,8 @@
 //! paragraph gets a role ([`role`], then the learned check of
 //! [`boilerplate`]), words come from jieba with a domain dictionary
 //! ([`tokenize`], over the text [`normalize`] prepares), terms and TF-IDF
-//! vectors from [`features`] (hashed by [`term_hash`]), and the model file
+//! vectors from [`features`] (hashed by [`term_hash`], looked up in a
+//! [`term_table`]), and the model file
 //! ([`model`]) scores them over the label schema ([`taxonomy`]).
 //! [`tagger`] puts these together for one document. [`evaluation`] holds
 //! precision / recall / F1 (stored in the model file); [`model_path`] says
@@ -24,4 +25,5 @@ pub mod spans;
 pub mod tagger;
 pub mod taxonomy;
 pub mod term_hash;
+pub mod term_table;
 pub mod tokenize;
