@@ -20,6 +20,7 @@ pub mod features;
 pub mod model;
 pub mod model_path;
 pub mod normalize;
+mod prefetch;
 pub mod role;
 pub mod spans;
 pub mod tagger;

@@ -109,7 +109,7 @@ impl TermTable {
     /// lookups prefetched a few ahead overlaps their cache misses.
     #[inline]
     pub fn prefetch(&self, hash: u64) {
-        prefetch(&self.slots[self.first_slot(hash)]);
+        crate::prefetch::prefetch(&self.slots[self.first_slot(hash)]);
     }
 
     /// Entries in the table.
@@ -125,22 +125,6 @@ impl TermTable {
     pub fn duplicates(&self) -> usize {
         self.duplicates
     }
-}
-
-/// A prefetch hint for the cache line holding `x` (nothing on targets
-/// without one).
-#[inline(always)]
-fn prefetch<T>(x: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch only hints the cache: it does not read through the
-    // pointer into the program and cannot fault, and the pointer comes from
-    // a live reference anyway. SSE is part of every x86_64 target.
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
 }
 
 #[cfg(test)]
