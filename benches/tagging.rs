@@ -9,6 +9,14 @@
 //! * `scoring`: label probabilities of ready vectors;
 //! * `tag`: the whole in-process tag of a document ([`Tagger::tag`]).
 //!
+//! Each of those stages runs on the same document again and again, so the
+//! parts of jieba's dictionary, the vocabulary and the weights that
+//! document needs stay in the nearest caches. A server sees a different
+//! document every time. Group `stream` measures that case: jieba `cut`
+//! alone and the whole tag over 200 distinct 10 KB documents, the same
+//! ones `fgf bench` sends (`fgf bench --write-docs`). Cutting is about
+//! three times slower there than in `stage/jieba_cut`.
+//!
 //! And extraction next to the tagging of what it extracts (group
 //! `extract`): a 1 MB HTML page in the manner of a government site
 //! (navigation, a table, paragraphs, a footer) and a 50-page PDF laid out
@@ -26,17 +34,18 @@ use fgf_core::tagger::{TagOptions, Tagger};
 use fgf_core::taxonomy::Taxonomy;
 use fgf_train::corpus::Corpus;
 
-/// Documents of about `size` bytes each, from training paragraphs taken in
-/// a fixed order.
-fn documents() -> Vec<(usize, String)> {
+/// The training paragraphs, in corpus order.
+fn training_paragraphs() -> Vec<String> {
     let taxonomy = Taxonomy::load(Path::new("models/taxonomy.toml")).unwrap();
     let corpus = Corpus::load(Path::new("models/corpus"), &taxonomy).unwrap();
-    let mut texts = corpus
-        .train
-        .iter()
-        .map(|s| s.text.as_str())
-        .cycle()
-        .step_by(7);
+    corpus.train.into_iter().map(|s| s.text).collect()
+}
+
+/// Documents of about 1 KB, 10 KB and 100 KB, from training paragraphs
+/// taken in a fixed order.
+fn documents() -> Vec<(usize, String)> {
+    let paragraphs = training_paragraphs();
+    let mut texts = paragraphs.iter().cycle().step_by(7);
     [1_000, 10_000, 100_000]
         .into_iter()
         .map(|size| {
@@ -48,6 +57,38 @@ fn documents() -> Vec<(usize, String)> {
             (size, doc)
         })
         .collect()
+}
+
+fn stream(c: &mut Criterion) {
+    let tagger = Tagger::load(Path::new("models/fgf.model")).unwrap();
+    let docs: Vec<String> =
+        fgf_tagger::loadgen::make_documents(&training_paragraphs(), 10_000, 200)
+            .into_iter()
+            .map(|r| r.text)
+            .collect();
+    let bytes: usize = docs.iter().map(String::len).sum();
+    let mut group = c.benchmark_group("stream");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.sample_size(10);
+    group.bench_function("jieba_cut/200x10KB", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for doc in &docs {
+                n += tagger.tokenizer().jieba().cut(doc, true).len();
+            }
+            black_box(n)
+        })
+    });
+    group.bench_function("tag/200x10KB", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for doc in &docs {
+                n += tagger.tag(doc, &TagOptions::default()).spans.len();
+            }
+            black_box(n)
+        })
+    });
+    group.finish();
 }
 
 fn stages(c: &mut Criterion) {
@@ -188,6 +229,6 @@ fn extraction(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3));
-    targets = stages, extraction
+    targets = stages, stream, extraction
 }
 criterion_main!(benches);
