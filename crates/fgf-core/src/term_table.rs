@@ -65,7 +65,10 @@ impl TermTable {
         (hash >> self.shift) as usize
     }
 
-    fn insert(&mut self, hash: u64, index: u32) {
+    /// The slot holding `hash`'s tag (`Ok`), or the empty slot where it
+    /// would go (`Err`).
+    #[inline]
+    fn find_slot(&self, hash: u64) -> Result<usize, usize> {
         let tag = self.tag(hash);
         let low = self.low_mask();
         let mask = self.slots.len() - 1;
@@ -73,35 +76,30 @@ impl TermTable {
         loop {
             let slot = self.slots[i];
             if slot == 0 {
-                self.slots[i] = tag | (u64::from(index) + 1);
-                self.len += 1;
-                return;
+                return Err(i);
             }
             if slot & !low == tag {
-                self.duplicates += 1;
-                return;
+                return Ok(i);
             }
             i = (i + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, hash: u64, index: u32) {
+        match self.find_slot(hash) {
+            Ok(_) => self.duplicates += 1,
+            Err(i) => {
+                self.slots[i] = self.tag(hash) | (u64::from(index) + 1);
+                self.len += 1;
+            }
         }
     }
 
     /// The feature index of the term with this hash.
     #[inline]
     pub fn get(&self, hash: u64) -> Option<u32> {
-        let tag = self.tag(hash);
-        let low = self.low_mask();
-        let mask = self.slots.len() - 1;
-        let mut i = self.first_slot(hash);
-        loop {
-            let slot = self.slots[i];
-            if slot == 0 {
-                return None;
-            }
-            if slot & !low == tag {
-                return Some((slot & low) as u32 - 1);
-            }
-            i = (i + 1) & mask;
-        }
+        let i = self.find_slot(hash).ok()?;
+        Some((self.slots[i] & self.low_mask()) as u32 - 1)
     }
 
     /// Asks the CPU to start loading the slot `hash` probes first, so that
