@@ -24,6 +24,7 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::normalize::Normalized;
+use crate::prefetch::each_hinted_ahead;
 use crate::term_hash::{self, is_cjk};
 use crate::term_table::TermTable;
 use crate::tokenize::{FeatureWord, Words};
@@ -472,8 +473,8 @@ impl FeatureSpace {
         })
     }
 
-    /// True when no two vocabulary terms share a hash (checked when a
-    /// model is loaded).
+    /// True when no two vocabulary terms share a hash, in the bits the
+    /// lookup table keeps (checked when a model is loaded).
     pub fn hashes_are_unique(&self) -> bool {
         self.hashed().duplicates() == 0
     }
@@ -490,18 +491,17 @@ impl FeatureSpace {
         self.params.each_term_hash(words, |h, first, last| {
             wanted.push((h, first as u32, last as u32));
         });
-        for &(h, _, _) in wanted.iter().take(AHEAD) {
-            hashed.prefetch(h);
-        }
         let mut terms = Vec::with_capacity(wanted.len());
-        for (i, &(h, first, last)) in wanted.iter().enumerate() {
-            if let Some(&(next, _, _)) = wanted.get(i + AHEAD) {
-                hashed.prefetch(next);
-            }
-            if let Some(index) = hashed.get(h) {
-                terms.push(FoundTerm { index, first, last });
-            }
-        }
+        each_hinted_ahead(
+            &wanted,
+            AHEAD,
+            |&(h, _, _)| hashed.prefetch(h),
+            |&(h, first, last)| {
+                if let Some(index) = hashed.get(h) {
+                    terms.push(FoundTerm { index, first, last });
+                }
+            },
+        );
         FoundTerms { terms }
     }
 

@@ -35,3 +35,49 @@ pub(crate) fn prefetch_slice<T>(s: &[T]) {
         prefetch(last);
     }
 }
+
+/// Calls `each` on every item in order, having called `hint` on the item
+/// `ahead` places further on: the loop of a lookup table, with its memory
+/// requested early enough to overlap.
+#[inline(always)]
+pub(crate) fn each_hinted_ahead<T>(
+    items: &[T],
+    ahead: usize,
+    hint: impl Fn(&T),
+    mut each: impl FnMut(&T),
+) {
+    for x in items.iter().take(ahead) {
+        hint(x);
+    }
+    for (i, x) in items.iter().enumerate() {
+        if let Some(later) = items.get(i + ahead) {
+            hint(later);
+        }
+        each(x);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_item_is_hinted_once_before_its_turn_and_visited_in_order() {
+        for n in [0, 1, 5, 16, 40] {
+            let items: Vec<usize> = (0..n).collect();
+            let hinted = std::cell::RefCell::new(Vec::new());
+            let mut visited = Vec::new();
+            each_hinted_ahead(
+                &items,
+                8,
+                |&x| hinted.borrow_mut().push(x),
+                |&x| {
+                    assert!(hinted.borrow().contains(&x), "{x} visited before its hint");
+                    visited.push(x);
+                },
+            );
+            assert_eq!(visited, items);
+            assert_eq!(hinted.into_inner(), items);
+        }
+    }
+}
