@@ -23,7 +23,8 @@
 //! as an exported report ([`fgf_extract::sample_pdf`]).
 //!
 //! Run with `cargo bench --bench tagging` (`-- extract` for extraction
-//! only).
+//! only). The benches use the `fgf` binary's allocator, which puts
+//! jieba's dictionary trie on huge pages ([`fgf_grpc::huge_pages`]).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -33,6 +34,9 @@ use fgf_core::spans::{self, LineMode};
 use fgf_core::tagger::{TagOptions, Tagger};
 use fgf_core::taxonomy::Taxonomy;
 use fgf_train::corpus::Corpus;
+
+#[global_allocator]
+static ALLOCATOR: fgf_grpc::huge_pages::HugePageAllocator = fgf_grpc::huge_pages::HugePageAllocator;
 
 /// The training paragraphs, in corpus order.
 fn training_paragraphs() -> Vec<String> {

@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use fgf_tagger::cli::{Cli, Command};
 
+/// Huge pages for the dictionary trie, vocabulary and weights (see
+/// [`fgf_grpc::huge_pages`]).
+#[global_allocator]
+static ALLOCATOR: fgf_grpc::huge_pages::HugePageAllocator = fgf_grpc::huge_pages::HugePageAllocator;
+
 fn main() -> ExitCode {
     // Before any thread starts: big buffers are mapped and unmapped on
     // their own, so a multi-megabyte document does not leave RSS behind.

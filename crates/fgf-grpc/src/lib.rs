@@ -18,6 +18,7 @@ pub mod codec;
 pub mod convert;
 pub mod fuzzing;
 pub mod http;
+pub mod huge_pages;
 pub mod json;
 pub mod limits;
 pub mod logging;
