@@ -518,12 +518,21 @@ impl FeatureSpace {
 
     /// TF-IDF of a list of feature ids (with repeats), L2-normalised.
     fn weigh(&self, ids: impl Iterator<Item = u32>) -> SparseVector {
-        let mut ids: Vec<u32> = ids.collect();
+        // A sentence's ids come through a filter: sized by its upper bound
+        // (the terms of its word range), the list is allocated once.
+        let mut list = Vec::with_capacity(ids.size_hint().1.unwrap_or(0));
+        list.extend(ids);
+        let mut ids = list;
         sort_ids(&mut ids, self.len());
         let mut v: SparseVector = Vec::with_capacity(ids.len());
         for run in ids.chunk_by(|a, b| a == b) {
             let i = run[0];
-            v.push((i, (1.0 + (run.len() as f32).ln()) * self.idf[i as usize]));
+            // Most terms occur once, and 1 + ln 1 is exactly 1.
+            let tf = match run.len() {
+                1 => 1.0,
+                n => 1.0 + (n as f32).ln(),
+            };
+            v.push((i, tf * self.idf[i as usize]));
         }
         let norm = v.iter().map(|&(_, x)| x * x).sum::<f32>().sqrt();
         if norm > 0.0 {
