@@ -50,14 +50,29 @@ impl Role {
     }
 }
 
+/// No rule calls a paragraph longer than this (chars) boilerplate or a
+/// heading: every rule in `boilerplate.rs`, `headings.rs` and the files
+/// they use holds only up to some length, the longest 250 (a footer of
+/// copyright, address and record numbers on one line). A rule for longer
+/// lines must raise it; `long_paragraphs_are_body_whatever_they_contain`
+/// checks the rules against it.
+const LONGEST_RULED_CHARS: usize = 250;
+
 /// Decides the role of one paragraph (already trimmed). Traditional script
 /// is read as simplified, so the same rules hold for both.
 pub fn classify(paragraph: &str) -> Role {
     let cleaned = crate::normalize::without_damage(paragraph);
-    let simplified = crate::normalize::simplified(&cleaned);
-    let paragraph = simplified.as_ref();
-    // Counted once: every rule below tests the length first.
-    let len = char_len(paragraph);
+    // Counted once: every rule below tests the length first. Simplifying
+    // keeps the char count, so a long paragraph is body before it is.
+    let len = char_len(&cleaned);
+    if len > LONGEST_RULED_CHARS {
+        return Role::Body;
+    }
+    classify_by_rules(&crate::normalize::simplified(&cleaned), len)
+}
+
+/// The rules, on a cleaned and simplified paragraph of `len` chars.
+fn classify_by_rules(paragraph: &str, len: usize) -> Role {
     if is_boilerplate(paragraph, len) {
         Role::Boilerplate
     } else if is_heading(paragraph, len) {
@@ -124,6 +139,57 @@ mod tests {
             classify("服务设施 覆盖社区 数量（个） 责任单位 备注"),
             Role::Boilerplate
         );
+    }
+
+    /// Lines every kind of rule catches, each made longer than
+    /// [`LONGEST_RULED_CHARS`] by repeating it or padding it at either end
+    /// (or both) with a sentence or with more of the same kind of text: the
+    /// rules themselves must find nothing there, so the shortcut in
+    /// [`classify`] changes no role.
+    #[test]
+    fn long_paragraphs_are_body_whatever_they_contain() {
+        let lines = [
+            "设为首页 | 加入收藏 | 网站地图 | 联系我们",
+            "首页 > 政务公开 > 建议提案 > 答复",
+            "（此件依申请公开）",
+            "序号 | 改革事项 | 牵头单位 | 完成时限",
+            "某县实施方案附件清单.xlsx",
+            "版权所有：某市人民政府 地址：某路1号 ICP备12345678号 网站标识码1234",
+            "发布时间：2023-04-12 来源：市政务服务局 浏览次数：128",
+            "ABC 123 xyz",
+            "某某市人民政府办公室文件",
+            "第三部分 下一步工作打算 ……………… 15",
+            "2022年5月18日",
+            "某政办函〔2021〕12号",
+            "第 3 页 共 8 页",
+            "您提出的《关于优化审批服务的建议》收悉，现答复如下：",
+            "以上报告，请予审议。",
+            "感谢您对我市工作的关心和支持！",
+            "各县（市、区）人民政府，市直各部门，各直属机构：",
+            "某某市行政审批服务局",
+            "某某局  2022年9月16日",
+            "（二）推行告知承诺制",
+            "主要做法：",
+            "关于印发《某市优化营商环境若干措施》的通知",
+            "3 | 推行告知承诺制 | 市司法局 | 2023年底",
+        ];
+        let sentence = "全面推行证明事项告知承诺制，取消证明材料五十八项。";
+        for line in lines {
+            let repeated = line.repeat(LONGEST_RULED_CHARS / line.chars().count() + 1);
+            let pad = sentence.repeat(LONGEST_RULED_CHARS / sentence.chars().count() + 1);
+            for long in [
+                repeated.clone(),
+                format!("{pad}{line}"),
+                format!("{line}{pad}"),
+                format!("{line}{pad}{line}"),
+                format!("{repeated}{line}"),
+            ] {
+                let len = char_len(&long);
+                assert!(len > LONGEST_RULED_CHARS);
+                assert_eq!(classify_by_rules(&long, len), Role::Body, "{long}");
+                assert_eq!(classify(&long), Role::Body, "{long}");
+            }
+        }
     }
 
     #[test]
