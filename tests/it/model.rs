@@ -1,6 +1,7 @@
 //! The committed model: fresh, good enough, and reproducible from the corpus.
 
 use fgf_core::model::Model;
+use fgf_core::spans::{self, TextSpan};
 use fgf_core::tagger::Tagger;
 use fgf_train::train::{self, ModelsDir};
 
@@ -64,6 +65,53 @@ fn hashed_term_lookup_matches_term_strings_on_the_corpus() {
             s.id
         );
     }
+}
+
+/// The tagger vectorises and scores a long paragraph and its sentences in
+/// one pass; on every corpus text that has sentences, that must give the
+/// same vectors and scores, to the bit, as one at a time.
+#[test]
+fn sentences_scored_together_score_as_each_alone_on_the_corpus() {
+    let (dir, tagger) = committed();
+    let (_, _, corpus) = train::load_inputs(&dir).unwrap();
+    let (model, space) = (tagger.model(), &tagger.model().features);
+    let mut checked = 0;
+    for s in corpus.train.iter().chain(&corpus.test) {
+        let words = tagger.tokenizer().feature_words(&s.text);
+        let words = words.all();
+        let at = words.as_slice();
+        let span = TextSpan {
+            start: 0,
+            end: s.text.len(),
+            char_start: 0,
+            char_end: s.text.chars().count(),
+        };
+        let sentences: Vec<std::ops::Range<usize>> = spans::sentences(&s.text, span)
+            .iter()
+            .map(|t| {
+                at.partition_point(|w| w.start < t.start)..at.partition_point(|w| w.end <= t.end)
+            })
+            .filter(|r| !r.is_empty())
+            .collect();
+        if sentences.len() < 2 {
+            continue;
+        }
+        let terms = space.find_terms(words);
+        let v = space.vectors_with_sentences(&terms, &sentences);
+        let (whole, each) = model.scores_with_sentences(&v);
+        assert_eq!(v.whole, space.vector_of_indices(terms.all()), "{}", s.id);
+        assert_eq!(whole, model.scores(&v.whole), "{}", s.id);
+        for (i, range) in sentences.iter().enumerate() {
+            let alone = space.vector_of_indices(terms.within(range.clone()));
+            assert_eq!(v.sentence(i), alone, "{} sentence {i}", s.id);
+            assert_eq!(each[i], model.scores(&alone), "{} sentence {i}", s.id);
+        }
+        checked += 1;
+    }
+    assert!(
+        checked > 100,
+        "only {checked} corpus texts have two sentences"
+    );
 }
 
 #[test]

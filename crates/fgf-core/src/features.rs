@@ -345,34 +345,101 @@ impl FoundTerms {
 /// A sparse vector: `(feature index, value)` sorted by index.
 pub type SparseVector = Vec<(u32, f32)>;
 
+/// A text's vector and the vectors of its sentences, built together from
+/// one sort of its terms ([`FeatureSpace::vectors_with_sentences`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SentenceVectors {
+    /// The whole text's vector, as [`FeatureSpace::vector_of_indices`] of
+    /// all its terms gives it.
+    pub whole: SparseVector,
+    /// `(feature, sentence, value)`, by feature then sentence: the entries
+    /// of sentence `s` are its own vector, as `vector_of_indices` of its
+    /// terms gives it. Every feature here is in `whole`.
+    pub entries: Vec<(u32, u32, f32)>,
+    /// How many sentences there are (some may have no entries).
+    pub sentences: usize,
+}
+
+impl SentenceVectors {
+    /// The vector of sentence `s`.
+    pub fn sentence(&self, s: usize) -> SparseVector {
+        self.entries
+            .iter()
+            .filter(|e| e.1 as usize == s)
+            .map(|&(f, _, x)| (f, x))
+            .collect()
+    }
+}
+
+/// TF weight of a term seen `n` times: sublinear, `1 + ln n`.
+fn term_frequency(n: usize) -> f32 {
+    // Most terms occur once, and 1 + ln 1 is exactly 1.
+    match n {
+        1 => 1.0,
+        n => 1.0 + (n as f32).ln(),
+    }
+}
+
 /// Sorts feature ids (all below `features`). A paragraph has hundreds of
 /// them: a two-pass radix sort on their two low bytes beats a comparison
 /// sort there; short lists and larger vocabularies take `sort_unstable`.
 /// The result is the same either way.
 fn sort_ids(ids: &mut Vec<u32>, features: usize) {
-    const RADIX_FROM: usize = 96;
-    if ids.len() < RADIX_FROM || features > 1 << 16 {
+    if !radix_sort_by_feature(ids, |&id| id, features) {
         ids.sort_unstable();
-        return;
+    }
+}
+
+/// Sorts `(feature, tag)` pairs by feature (all below `features`), keeping
+/// the order of pairs with the same feature, as [`sort_ids`] sorts ids.
+fn sort_by_feature(pairs: &mut Vec<(u32, u32)>, features: usize) {
+    if !radix_sort_by_feature(pairs, |p| p.0, features) {
+        pairs.sort_by_key(|p| p.0);
+    }
+}
+
+/// A stable two-pass LSD radix sort of `items` by the two low bytes of
+/// their feature, when there are enough items for it to pay and every
+/// feature fits in two bytes. Returns whether it sorted.
+fn radix_sort_by_feature<T: Copy + Default>(
+    items: &mut Vec<T>,
+    feature: impl Fn(&T) -> u32,
+    features: usize,
+) -> bool {
+    const RADIX_FROM: usize = 96;
+    if items.len() < RADIX_FROM || features > 1 << 16 {
+        return false;
     }
     let mut counts = [[0u32; 256]; 2];
-    for &id in ids.iter() {
-        counts[0][(id & 0xff) as usize] += 1;
-        counts[1][(id >> 8 & 0xff) as usize] += 1;
+    for item in items.iter() {
+        let f = feature(item);
+        counts[0][(f & 0xff) as usize] += 1;
+        counts[1][(f >> 8 & 0xff) as usize] += 1;
     }
-    let mut buf = vec![0u32; ids.len()];
+    let mut buf = vec![T::default(); items.len()];
     for (pass, counts) in counts.iter_mut().enumerate() {
         let mut at = 0;
         for c in counts.iter_mut() {
             (*c, at) = (at, at + *c);
         }
         let shift = 8 * pass;
-        for &id in ids.iter() {
-            let slot = &mut counts[(id >> shift & 0xff) as usize];
-            buf[*slot as usize] = id;
+        for item in items.iter() {
+            let slot = &mut counts[(feature(item) >> shift & 0xff) as usize];
+            buf[*slot as usize] = *item;
             *slot += 1;
         }
-        std::mem::swap(ids, &mut buf);
+        std::mem::swap(items, &mut buf);
+    }
+    true
+}
+
+/// Divides `v` by its L2 norm (summed in its order), unless that is 0.
+fn normalize(v: &mut SparseVector) {
+    let norm = v.iter().map(|&(_, x)| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for (_, x) in v {
+            *x /= norm;
+        }
     }
 }
 
@@ -516,6 +583,81 @@ impl FeatureSpace {
         self.weigh(indices)
     }
 
+    /// The vector of all of `terms` and the vector of each sentence's, a
+    /// sentence being a range of the words the terms were found in (in
+    /// order, not overlapping). The same vectors as `vector_of_indices` of
+    /// `terms.all()` and of each `terms.within(sentence)`, value for value,
+    /// but with one sort of the terms instead of one per sentence. A term
+    /// made of words of two sentences (a word pair across a full stop)
+    /// counts for the whole text only.
+    pub fn vectors_with_sentences(
+        &self,
+        terms: &FoundTerms,
+        sentences: &[std::ops::Range<usize>],
+    ) -> SentenceVectors {
+        if sentences.is_empty() {
+            return SentenceVectors {
+                whole: self.weigh(terms.all()),
+                ..SentenceVectors::default()
+            };
+        }
+        const NO_SENTENCE: u32 = u32::MAX;
+        // Each term's feature and sentence. Terms are in order of their
+        // last word, so the sentence of each is found by walking forward.
+        let mut keyed: Vec<(u32, u32)> = Vec::with_capacity(terms.len());
+        let mut s = 0;
+        for t in &terms.terms {
+            while s < sentences.len() && sentences[s].end <= t.last as usize {
+                s += 1;
+            }
+            let inside = s < sentences.len() && sentences[s].start <= t.first as usize;
+            keyed.push((t.index, if inside { s as u32 } else { NO_SENTENCE }));
+        }
+        // By feature, keeping term order within a feature: a feature's
+        // entries of one sentence then follow each other (terms outside
+        // any sentence may come between them).
+        sort_by_feature(&mut keyed, self.len());
+        let mut whole: SparseVector = Vec::with_capacity(keyed.len());
+        let mut entries: Vec<(u32, u32, f32)> = Vec::with_capacity(keyed.len());
+        for run in keyed.chunk_by(|a, b| a.0 == b.0) {
+            let (f, idf) = (run[0].0, self.idf[run[0].0 as usize]);
+            whole.push((f, term_frequency(run.len()) * idf));
+            let mut in_sentences = run.iter().map(|k| k.1).filter(|&s| s != NO_SENTENCE);
+            if let Some(mut current) = in_sentences.next() {
+                let mut n = 1;
+                for s in in_sentences {
+                    if s == current {
+                        n += 1;
+                    } else {
+                        entries.push((f, current, term_frequency(n) * idf));
+                        (current, n) = (s, 1);
+                    }
+                }
+                entries.push((f, current, term_frequency(n) * idf));
+            }
+        }
+        // L2 norms, each summed in feature order as `weigh` sums them.
+        normalize(&mut whole);
+        let mut norms = vec![0.0f32; sentences.len()];
+        for &(_, s, x) in &entries {
+            norms[s as usize] += x * x;
+        }
+        for n in &mut norms {
+            *n = n.sqrt();
+        }
+        for (_, s, x) in &mut entries {
+            let norm = norms[*s as usize];
+            if norm > 0.0 {
+                *x /= norm;
+            }
+        }
+        SentenceVectors {
+            whole,
+            entries,
+            sentences: sentences.len(),
+        }
+    }
+
     /// TF-IDF of a list of feature ids (with repeats), L2-normalised.
     fn weigh(&self, ids: impl Iterator<Item = u32>) -> SparseVector {
         // A sentence's ids come through a filter: sized by its upper bound
@@ -527,19 +669,9 @@ impl FeatureSpace {
         let mut v: SparseVector = Vec::with_capacity(ids.len());
         for run in ids.chunk_by(|a, b| a == b) {
             let i = run[0];
-            // Most terms occur once, and 1 + ln 1 is exactly 1.
-            let tf = match run.len() {
-                1 => 1.0,
-                n => 1.0 + (n as f32).ln(),
-            };
-            v.push((i, tf * self.idf[i as usize]));
+            v.push((i, term_frequency(run.len()) * self.idf[i as usize]));
         }
-        let norm = v.iter().map(|&(_, x)| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            for (_, x) in &mut v {
-                *x /= norm;
-            }
-        }
+        normalize(&mut v);
         v
     }
 
@@ -668,6 +800,78 @@ mod tests {
                     "words {a}..{b}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn sentence_vectors_are_each_sentences_own_vector_to_the_bit() {
+        let p = FeatureParams {
+            min_df: 1,
+            ..FeatureParams::default()
+        };
+        let pool = [
+            "推行",
+            "告知承诺制",
+            "审批",
+            "。",
+            "压缩",
+            "时限",
+            "信用",
+            "监管",
+            "#",
+            "企业",
+            "开办",
+            "一网通办",
+        ];
+        let mut x = 7u64;
+        let mut next = |n: usize| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as usize % n
+        };
+        // A short text (fewer terms than the radix sort takes) and long ones.
+        for n_words in [6, 40, 150] {
+            let text: Vec<&str> = (0..n_words).map(|_| pool[next(pool.len())]).collect();
+            let doc = dict_words(&text.join(" "), &["告知承诺制"]);
+            let space = FeatureSpace::fit(p, &[p.terms(doc.all())]).unwrap();
+            let found = space.find_terms(doc.all());
+            for _ in 0..20 {
+                // Consecutive word ranges, with gaps between some.
+                let mut sentences = Vec::new();
+                let mut at = 0;
+                while at < doc.len() {
+                    let start = at + next(2);
+                    let end = (start + 1 + next(12)).min(doc.len());
+                    if start < end {
+                        sentences.push(start..end);
+                    }
+                    at = end;
+                }
+                let v = space.vectors_with_sentences(&found, &sentences);
+                assert_eq!(v.whole, space.vector_of_indices(found.all()));
+                assert_eq!(v.sentences, sentences.len());
+                for (i, range) in sentences.iter().enumerate() {
+                    assert_eq!(
+                        v.sentence(i),
+                        space.vector_of_indices(found.within(range.clone())),
+                        "{n_words} words, sentence {range:?}"
+                    );
+                }
+                assert!(v.entries.is_sorted_by_key(|e| (e.0, e.1)));
+            }
+        }
+    }
+
+    #[test]
+    fn pairs_sorted_by_feature_keep_their_order_within_a_feature() {
+        for n in [10, 500] {
+            let pairs: Vec<(u32, u32)> = (0..n).map(|i| ((i * 7919) % 37, i)).collect();
+            let mut want = pairs.clone();
+            want.sort_by_key(|p| p.0);
+            let mut got = pairs;
+            sort_by_feature(&mut got, 30_000);
+            assert_eq!(got, want, "n = {n}");
         }
     }
 

@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::evaluation::Evaluation;
-use crate::features::{FeatureParams, FeatureSpace, SparseVector, TermKind};
+use crate::features::{FeatureParams, FeatureSpace, SentenceVectors, SparseVector, TermKind};
 use crate::prefetch::{each_hinted_ahead, prefetch_slice};
 use crate::taxonomy::Taxonomy;
 use crate::tokenize::{DomainDictionary, Tokenizer, Words};
@@ -336,6 +336,49 @@ impl Model {
             .collect()
     }
 
+    /// The scores of a text and of each of its sentences: the same as
+    /// [`Self::scores`] of `v.whole` and of each `v.sentence(s)`, but each
+    /// weight row is read once, for the text and every sentence that has
+    /// its feature. Every sum still runs in feature order, so the scores
+    /// are the same to the bit.
+    pub fn scores_with_sentences(&self, v: &SentenceVectors) -> (Vec<f32>, Vec<Vec<f32>>) {
+        let n = self.intercepts.len();
+        let row = |f: u32| &self.weights[f as usize * n..(f as usize + 1) * n];
+        let mut z = self.intercepts.clone();
+        let mut z_sentences: Vec<f32> = self.intercepts.repeat(v.sentences);
+        let mut entries = v.entries.iter().peekable();
+        const AHEAD: usize = 16;
+        each_hinted_ahead(
+            &v.whole,
+            AHEAD,
+            |&(f, _)| prefetch_slice(row(f)),
+            |&(f, x)| {
+                let r = row(f);
+                add_scaled(&mut z, r, x);
+                while let Some(&(_, s, y)) = entries.next_if(|e| e.0 == f) {
+                    let s = s as usize;
+                    add_scaled(&mut z_sentences[s * n..(s + 1) * n], r, y);
+                }
+            },
+        );
+        debug_assert!(
+            entries.next().is_none(),
+            "a sentence feature not in the whole text"
+        );
+        let calibrate = |z: &[f32]| -> Vec<f32> {
+            z.iter()
+                .zip(&self.calibration)
+                .map(|(&z, c)| c.probability(z))
+                .collect()
+        };
+        let sentences = if n == 0 {
+            vec![Vec::new(); v.sentences]
+        } else {
+            z_sentences.chunks(n).map(calibrate).collect()
+        };
+        (calibrate(&z), sentences)
+    }
+
     /// The feature vector of a text.
     pub fn vectorize(&self, tokenizer: &Tokenizer, text: &str) -> SparseVector {
         self.features
@@ -418,6 +461,7 @@ impl Model {
 /// `acc[k] += row[k] * x` for every label `k`, eight lanes at a time so
 /// that the compiler can use vector instructions (each sum is still added
 /// in the same order, so scores do not change).
+#[inline(always)]
 fn add_scaled(acc: &mut [f32], row: &[f32], x: f32) {
     debug_assert_eq!(acc.len(), row.len());
     let (acc8, acc_rest) = acc.as_chunks_mut::<8>();

@@ -4,6 +4,7 @@
 //! and shared by every request. The service layer only converts what
 //! [`Tagger::tag`] returns into protobuf messages.
 
+use std::ops::Range;
 use std::path::Path;
 
 use anyhow::Result;
@@ -12,7 +13,7 @@ use crate::features::SparseVector;
 use crate::model::{Evidence, Model};
 use crate::role::{self, Role};
 use crate::spans::{self, LineMode, TextSpan};
-use crate::tokenize::Tokenizer;
+use crate::tokenize::{Tokenizer, Words};
 
 /// How to tag one document.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -139,43 +140,22 @@ impl Tagger {
         let space = &self.model.features;
         // Terms are found once; the whole text and each sentence take theirs.
         let terms = space.find_terms(words);
-        let whole = space.vector_of_indices(terms.all());
-        if rules.is_some() && self.is_furniture(text, &whole) {
+        // Sentences as ranges of `words`, when the text is long enough to
+        // be scored sentence by sentence too.
+        let sentences = self.sentence_word_ranges(text, words);
+        let vectors = space.vectors_with_sentences(&terms, &sentences);
+        if rules.is_some() && self.is_furniture(text, &vectors.whole) {
             return (Some(Role::Boilerplate), Vec::new());
         }
-        let mut scores = self.model.scores(&whole);
-        // Which sentence (index into `parts`) gave each label its score.
+        let (mut scores, sentence_scores) = self.model.scores_with_sentences(&vectors);
+        // Which sentence (index into `sentences`) gave each label its score.
         let mut from: Vec<Option<usize>> = vec![None; scores.len()];
-        // Sentences as ranges of `words` with their vectors.
-        let mut parts: Vec<(std::ops::Range<usize>, SparseVector)> = Vec::new();
-        let n_chars = text.chars().count();
-        if n_chars >= SENTENCE_SCORING_MIN_CHARS {
-            let span = TextSpan {
-                start: 0,
-                end: text.len(),
-                char_start: 0,
-                char_end: n_chars,
-            };
-            let sentences = spans::sentences(text, span);
-            if sentences.len() >= 2 {
-                let pillars = self.model.taxonomy.pillars.len();
-                let at = words.as_slice();
-                for s in sentences {
-                    // Words are in text order: a sentence's words are a run.
-                    let first = at.partition_point(|w| w.start < s.start);
-                    let last = at.partition_point(|w| w.end <= s.end);
-                    if first >= last {
-                        continue;
-                    }
-                    let sv = space.vector_of_indices(terms.within(first..last));
-                    let ss = self.model.scores(&sv);
-                    for j in pillars..scores.len() {
-                        if ss[j] > scores[j] && ss[j] >= SENTENCE_MIN_SCORE {
-                            scores[j] = ss[j];
-                            from[j] = Some(parts.len());
-                        }
-                    }
-                    parts.push((first..last, sv));
+        let pillars = self.model.taxonomy.pillars.len();
+        for (i, ss) in sentence_scores.iter().enumerate() {
+            for j in pillars..scores.len() {
+                if ss[j] > scores[j] && ss[j] >= SENTENCE_MIN_SCORE {
+                    scores[j] = ss[j];
+                    from[j] = Some(i);
                 }
             }
         }
@@ -184,12 +164,14 @@ impl Tagger {
             match from[j] {
                 Some(i) => self.model.evidence(
                     text,
-                    words.slice(parts[i].0.clone()),
-                    &parts[i].1,
+                    words.slice(sentences[i].clone()),
+                    &vectors.sentence(i),
                     j,
                     EVIDENCE_TERMS,
                 ),
-                None => self.model.evidence(text, words, &whole, j, EVIDENCE_TERMS),
+                None => self
+                    .model
+                    .evidence(text, words, &vectors.whole, j, EVIDENCE_TERMS),
             }
         };
         let taxonomy = &self.model.taxonomy;
@@ -218,6 +200,36 @@ impl Tagger {
             })
             .collect();
         (rules, hits)
+    }
+
+    /// The sentences of `text` as ranges of its `words`, when it is scored
+    /// sentence by sentence too: at least [`SENTENCE_SCORING_MIN_CHARS`]
+    /// long and two sentences with words. Empty otherwise.
+    fn sentence_word_ranges(&self, text: &str, words: Words<'_>) -> Vec<Range<usize>> {
+        let n_chars = text.chars().count();
+        if n_chars < SENTENCE_SCORING_MIN_CHARS {
+            return Vec::new();
+        }
+        let span = TextSpan {
+            start: 0,
+            end: text.len(),
+            char_start: 0,
+            char_end: n_chars,
+        };
+        let sentences = spans::sentences(text, span);
+        if sentences.len() < 2 {
+            return Vec::new();
+        }
+        let at = words.as_slice();
+        sentences
+            .iter()
+            .filter_map(|s| {
+                // Words are in text order: a sentence's words are a run.
+                let first = at.partition_point(|w| w.start < s.start);
+                let last = at.partition_point(|w| w.end <= s.end);
+                (first < last).then_some(first..last)
+            })
+            .collect()
     }
 
     /// The role of a paragraph: the role rules, then, for a short line they
