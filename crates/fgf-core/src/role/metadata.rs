@@ -93,13 +93,21 @@ const METADATA_FIELDS: &[&str] = &[
 pub(super) fn is_metadata_line(p: &str, len: usize) -> bool {
     // Field names are often spaced out: "索 引 号", "联 系 人".
     let unbulleted = strip_bullet(p);
+    // The line starts with a field's first char (`strip_bullet` took the
+    // spaces before it), so only the fields that start with it can match.
+    let Some(first) = unbulleted.chars().next() else {
+        return false;
+    };
     (len <= 60 || (len <= 160 && !p.contains('。')))
-        && METADATA_FIELDS.iter().any(|f| {
-            strip_spaced_prefix(unbulleted, f).is_some_and(|rest| {
-                let rest = rest.trim_start();
-                rest.is_empty() || rest.starts_with(['：', ':', '】', ']'])
+        && METADATA_FIELDS
+            .iter()
+            .filter(|f| f.starts_with(first))
+            .any(|f| {
+                strip_spaced_prefix(unbulleted, f).is_some_and(|rest| {
+                    let rest = rest.trim_start();
+                    rest.is_empty() || rest.starts_with(['：', ':', '】', ']'])
+                })
             })
-        })
 }
 
 pub(super) fn is_date_line(p: &str, len: usize) -> bool {
