@@ -204,7 +204,8 @@ impl Tagger {
 
     /// The sentences of `text` as ranges of its `words`, when it is scored
     /// sentence by sentence too: at least [`SENTENCE_SCORING_MIN_CHARS`]
-    /// long and two sentences with words. Empty otherwise.
+    /// long and split into two sentences or more (a sentence without words
+    /// is left out). Empty otherwise.
     fn sentence_word_ranges(&self, text: &str, words: Words<'_>) -> Vec<Range<usize>> {
         let n_chars = text.chars().count();
         if n_chars < SENTENCE_SCORING_MIN_CHARS {
