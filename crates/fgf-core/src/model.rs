@@ -469,6 +469,12 @@ fn add_scaled(acc: &mut [f32], row: &[f32], x: f32) {
     for (a, r) in acc8.iter_mut().zip(row8) {
         *a = std::array::from_fn(|k| a[k] + r[k] * x);
     }
+    // The rest (6 of 22 labels) four lanes at a time too, then one by one.
+    let (acc4, acc_rest) = acc_rest.as_chunks_mut::<4>();
+    let (row4, row_rest) = row_rest.as_chunks::<4>();
+    for (a, r) in acc4.iter_mut().zip(row4) {
+        *a = std::array::from_fn(|k| a[k] + r[k] * x);
+    }
     for (a, &r) in acc_rest.iter_mut().zip(row_rest) {
         *a += r * x;
     }
