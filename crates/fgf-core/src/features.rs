@@ -660,8 +660,9 @@ impl FeatureSpace {
 
     /// TF-IDF of a list of feature ids (with repeats), L2-normalised.
     fn weigh(&self, ids: impl Iterator<Item = u32>) -> SparseVector {
-        // A sentence's ids come through a filter: sized by its upper bound
-        // (the terms of its word range), the list is allocated once.
+        // Ids that come through a filter (`FoundTerms::within`,
+        // `transform`'s vocabulary lookups) are sized by its upper bound,
+        // so the list is allocated once, not grown by doubling.
         let mut list = Vec::with_capacity(ids.size_hint().1.unwrap_or(0));
         list.extend(ids);
         let mut ids = list;
@@ -700,18 +701,23 @@ mod tests {
         out
     }
 
+    /// A fixed stream of numbers below the bound it is asked for (a linear
+    /// congruential generator), for tests that want varied input.
+    fn numbers(seed: u64) -> impl FnMut(usize) -> usize {
+        let mut x = seed;
+        move |below| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as usize % below
+        }
+    }
+
     #[test]
     fn radix_sorted_ids_equal_sorted_ids() {
-        let mut x = 12345u64;
+        let mut next = numbers(12345);
         for n in [0, 1, 95, 96, 97, 300, 5000] {
-            let ids: Vec<u32> = (0..n)
-                .map(|_| {
-                    x = x
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    ((x >> 33) % 30_000) as u32
-                })
-                .collect();
+            let ids: Vec<u32> = (0..n).map(|_| next(30_000) as u32).collect();
             let mut want = ids.clone();
             want.sort_unstable();
             let mut got = ids.clone();
@@ -823,13 +829,7 @@ mod tests {
             "开办",
             "一网通办",
         ];
-        let mut x = 7u64;
-        let mut next = |n: usize| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) as usize % n
-        };
+        let mut next = numbers(7);
         // A short text (fewer terms than the radix sort takes) and long ones.
         for n_words in [6, 40, 150] {
             let text: Vec<&str> = (0..n_words).map(|_| pool[next(pool.len())]).collect();

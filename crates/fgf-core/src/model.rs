@@ -316,24 +316,15 @@ impl Model {
 
     /// Calibrated label probabilities (pillars then themes) of a feature vector.
     pub fn scores(&self, v: &SparseVector) -> Vec<f32> {
-        let n = self.intercepts.len();
-        let row = |f: u32| &self.weights[f as usize * n..(f as usize + 1) * n];
+        let row = self.weight_rows();
         let mut z = self.intercepts.clone();
-        // The rows of a vector's features lie anywhere in a matrix bigger
-        // than the caches: each is hinted `AHEAD` features before it is
-        // added, so their loads overlap (about 9% of a tag's time, with
-        // 16 ahead; 4 and 8 gained less, 32 and 64 no more).
-        const AHEAD: usize = 16;
         each_hinted_ahead(
             v,
-            AHEAD,
+            ROW_HINT_AHEAD,
             |&(f, _)| prefetch_slice(row(f)),
             |&(f, x)| add_scaled(&mut z, row(f), x),
         );
-        z.into_iter()
-            .zip(&self.calibration)
-            .map(|(z, c)| c.probability(z))
-            .collect()
+        self.calibrated(&z)
     }
 
     /// The scores of a text and of each of its sentences: the same as
@@ -343,14 +334,13 @@ impl Model {
     /// are the same to the bit.
     pub fn scores_with_sentences(&self, v: &SentenceVectors) -> (Vec<f32>, Vec<Vec<f32>>) {
         let n = self.intercepts.len();
-        let row = |f: u32| &self.weights[f as usize * n..(f as usize + 1) * n];
+        let row = self.weight_rows();
         let mut z = self.intercepts.clone();
         let mut z_sentences: Vec<f32> = self.intercepts.repeat(v.sentences);
         let mut entries = v.entries.iter().peekable();
-        const AHEAD: usize = 16;
         each_hinted_ahead(
             &v.whole,
-            AHEAD,
+            ROW_HINT_AHEAD,
             |&(f, _)| prefetch_slice(row(f)),
             |&(f, x)| {
                 let r = row(f);
@@ -365,18 +355,27 @@ impl Model {
             entries.next().is_none(),
             "a sentence feature not in the whole text"
         );
-        let calibrate = |z: &[f32]| -> Vec<f32> {
-            z.iter()
-                .zip(&self.calibration)
-                .map(|(&z, c)| c.probability(z))
-                .collect()
-        };
         let sentences = if n == 0 {
             vec![Vec::new(); v.sentences]
         } else {
-            z_sentences.chunks(n).map(calibrate).collect()
+            z_sentences.chunks(n).map(|z| self.calibrated(z)).collect()
         };
-        (calibrate(&z), sentences)
+        (self.calibrated(&z), sentences)
+    }
+
+    /// Feature `f`'s weights, one per label, as `row(f)` (the label count
+    /// read once, outside the loops that call it).
+    fn weight_rows<'a>(&'a self) -> impl Fn(u32) -> &'a [f32] + Copy + 'a {
+        let (n, weights) = (self.intercepts.len(), self.weights.as_slice());
+        move |f| &weights[f as usize * n..(f as usize + 1) * n]
+    }
+
+    /// The calibrated probabilities of margins `z`, one per label.
+    fn calibrated(&self, z: &[f32]) -> Vec<f32> {
+        z.iter()
+            .zip(&self.calibration)
+            .map(|(&z, c)| c.probability(z))
+            .collect()
     }
 
     /// The feature vector of a text.
@@ -457,6 +456,12 @@ impl Model {
         out
     }
 }
+
+/// How many features ahead of its turn a weight row is hinted. The rows of
+/// a vector's features lie anywhere in a matrix bigger than the caches, so
+/// hinting lets their loads overlap (about 9% of a tag's time, with 16
+/// ahead; 4 and 8 gained less, 32 and 64 no more).
+const ROW_HINT_AHEAD: usize = 16;
 
 /// `acc[k] += row[k] * x` for every label `k`, eight lanes at a time so
 /// that the compiler can use vector instructions (each sum is still added

@@ -142,7 +142,7 @@ impl Tagger {
         let terms = space.find_terms(words);
         // Sentences as ranges of `words`, when the text is long enough to
         // be scored sentence by sentence too.
-        let sentences = self.sentence_word_ranges(text, words);
+        let sentences = sentence_word_ranges(text, words);
         let vectors = space.vectors_with_sentences(&terms, &sentences);
         if rules.is_some() && self.is_furniture(text, &vectors.whole) {
             return (Some(Role::Boilerplate), Vec::new());
@@ -200,37 +200,6 @@ impl Tagger {
             })
             .collect();
         (rules, hits)
-    }
-
-    /// The sentences of `text` as ranges of its `words`, when it is scored
-    /// sentence by sentence too: at least [`SENTENCE_SCORING_MIN_CHARS`]
-    /// long and split into two sentences or more (a sentence without words
-    /// is left out). Empty otherwise.
-    fn sentence_word_ranges(&self, text: &str, words: Words<'_>) -> Vec<Range<usize>> {
-        let n_chars = text.chars().count();
-        if n_chars < SENTENCE_SCORING_MIN_CHARS {
-            return Vec::new();
-        }
-        let span = TextSpan {
-            start: 0,
-            end: text.len(),
-            char_start: 0,
-            char_end: n_chars,
-        };
-        let sentences = spans::sentences(text, span);
-        if sentences.len() < 2 {
-            return Vec::new();
-        }
-        let at = words.as_slice();
-        sentences
-            .iter()
-            .filter_map(|s| {
-                // Words are in text order: a sentence's words are a run.
-                let first = at.partition_point(|w| w.start < s.start);
-                let last = at.partition_point(|w| w.end <= s.end);
-                (first < last).then_some(first..last)
-            })
-            .collect()
     }
 
     /// The role of a paragraph: the role rules, then, for a short line they
@@ -335,6 +304,37 @@ impl Tagger {
             self.labels(text, options.threshold, options.evidence)
         }
     }
+}
+
+/// The sentences of `text` as ranges of its `words`, when it is scored
+/// sentence by sentence too: at least [`SENTENCE_SCORING_MIN_CHARS`]
+/// long and split into two sentences or more (a sentence without words
+/// is left out). Empty otherwise.
+fn sentence_word_ranges(text: &str, words: Words<'_>) -> Vec<Range<usize>> {
+    let n_chars = text.chars().count();
+    if n_chars < SENTENCE_SCORING_MIN_CHARS {
+        return Vec::new();
+    }
+    let span = TextSpan {
+        start: 0,
+        end: text.len(),
+        char_start: 0,
+        char_end: n_chars,
+    };
+    let sentences = spans::sentences(text, span);
+    if sentences.len() < 2 {
+        return Vec::new();
+    }
+    let at = words.as_slice();
+    sentences
+        .iter()
+        .filter_map(|s| {
+            // Words are in text order: a sentence's words are a run.
+            let first = at.partition_point(|w| w.start < s.start);
+            let last = at.partition_point(|w| w.end <= s.end);
+            (first < last).then_some(first..last)
+        })
+        .collect()
 }
 
 /// Running headers and footers: short paragraphs repeated at page breaks.
